@@ -1,0 +1,18 @@
+"""Flowsite's durable workflows: LangGraph's functional API on Django.
+
+``from workflows import entrypoint, task, interrupt, Command, InMemorySaver, DjangoSaver`` works
+without Django settings; ``DjangoSaver`` (and the Django app's parts) load on first use.
+"""
+
+from .runtime import *  # noqa: F403
+from .runtime import __all__ as _runtime_all
+
+__all__ = [*_runtime_all, "DjangoSaver"]
+
+
+def __getattr__(name: str):
+    if name == "DjangoSaver":
+        from .checkpointer import DjangoSaver
+
+        return DjangoSaver
+    raise AttributeError(f"module 'workflows' has no attribute {name!r}")

@@ -1,0 +1,191 @@
+"""Durable state of workflow runs: threads, checkpoints, pending writes, interrupts and runs.
+
+``Checkpoint`` and ``PendingWrite`` mirror LangGraph's checkpointer tables (``checkpoints`` and
+``checkpoint_writes``); values are stored as the runtime serializer's JSON text so that they
+round-trip exactly (dict order included). ``Interrupt`` and ``Run`` are what the dashboard lists.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Thread(models.Model):
+    """One conversation of a workflow: LangGraph's thread, keyed by ``thread_id``."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Idle"
+        RUNNING = "running", "Running"
+        INTERRUPTED = "interrupted", "Waiting for review"
+        ERROR = "error", "Error"
+        DONE = "done", "Done"
+
+    thread_id = models.CharField(max_length=255, unique=True)
+    workflow = models.CharField(max_length=200, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.IDLE, db_index=True)
+    title = models.CharField(max_length=300, blank=True)
+    input = models.JSONField(null=True, blank=True, help_text="The first run's input, for display.")
+    result = models.JSONField(null=True, blank=True, help_text="The last completed value.")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.workflow or 'thread'} {self.thread_id}"
+
+    @property
+    def group_name(self) -> str:
+        """Channel-layer group of this thread's live stream (``thread.<pk>``)."""
+        return f"thread.{self.pk}"
+
+
+class Checkpoint(models.Model):
+    """A checkpoint: the thread's state between runs (``source`` input/loop/update/fork)."""
+
+    class Source(models.TextChoices):
+        INPUT = "input", "Input"
+        LOOP = "loop", "Loop"
+        UPDATE = "update", "Update"
+        FORK = "fork", "Fork"
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="checkpoints")
+    checkpoint_ns = models.CharField(max_length=255, blank=True, default="")
+    checkpoint_id = models.CharField(max_length=36)
+    parent_checkpoint_id = models.CharField(max_length=36, null=True, blank=True)
+    step = models.IntegerField()
+    source = models.CharField(max_length=8, choices=Source)
+    data = models.TextField(help_text="The checkpoint dict, serialized.")
+    metadata = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-checkpoint_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "checkpoint_ns", "checkpoint_id"], name="unique_checkpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} step {self.step} ({self.checkpoint_id})"
+
+
+class PendingWrite(models.Model):
+    """A write of a task to the step in progress: a result (``__return__``), an error, an
+    interrupt or resume values. Attached to the step's input checkpoint."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="pending_writes")
+    checkpoint_ns = models.CharField(max_length=255, blank=True, default="")
+    checkpoint_id = models.CharField(max_length=36)
+    task_id = models.CharField(max_length=36)
+    task_path = models.CharField(max_length=500, blank=True, default="")
+    idx = models.IntegerField()
+    channel = models.CharField(max_length=100)
+    value = models.TextField(help_text="The written value, serialized.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["thread", "checkpoint_ns", "checkpoint_id", "task_id", "idx"],
+                name="unique_pending_write",
+            )
+        ]
+        indexes = [models.Index(fields=["thread", "checkpoint_ns", "checkpoint_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} of task {self.task_id}"
+
+
+class InterruptQuerySet(models.QuerySet):
+    def pending(self) -> InterruptQuerySet:
+        return self.filter(status=Interrupt.Status.PENDING)
+
+
+class Interrupt(models.Model):
+    """A pause waiting for a person: the value of an ``interrupt()`` call and its answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RESOLVED = "resolved", "Resolved"
+        CANCELLED = "cancelled", "Cancelled"
+
+    interrupt_id = models.CharField(max_length=32)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="interrupts")
+    checkpoint_id = models.CharField(max_length=36)
+    task_id = models.CharField(max_length=36)
+    value = models.JSONField(null=True, help_text="The interrupt's value, as JSON.")
+    response_schema = models.JSONField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    resume_value = models.JSONField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InterruptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "interrupt_id"], name="unique_interrupt")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"interrupt {self.interrupt_id} ({self.status})"
+
+
+class Run(models.Model):
+    """A request to execute a workflow on a thread: start, resume or retry.
+
+    The database is the queue: executors claim ``queued`` runs with a conditional update, so a
+    run started in one process can be executed by another.
+    """
+
+    class Kind(models.TextChoices):
+        START = "start", "Start"
+        RESUME = "resume", "Resume"
+        RETRY = "retry", "Retry"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        INTERRUPTED = "interrupted", "Interrupted"
+        SUCCESS = "success", "Success"
+        ERROR = "error", "Error"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=8, choices=Kind)
+    status = models.CharField(max_length=12, choices=Status, default=Status.QUEUED)
+    input = models.TextField(help_text="The run's input or resume command, serialized.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run of {self.thread_id} ({self.status})"

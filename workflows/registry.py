@@ -1,0 +1,102 @@
+"""Registry of the workflows a Django project offers on the dashboard.
+
+Apps register workflows in a ``workflows.py`` module, autodiscovered from ``INSTALLED_APPS`` as
+the admin discovers ``admin.py``::
+
+    from workflows import registry
+
+    registry.register(
+        "essay-review", essay_workflow,
+        title="Essay review", description="Writes an essay and asks a reviewer to approve it.",
+        input_form=TopicForm,                    # a django.forms.Form shown on the start page
+        build_input=lambda data: data["topic"],  # cleaned_data -> the entrypoint's input
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RegisteredWorkflow", "UnknownWorkflow", "all_workflows", "autodiscover", "get", "register"]
+
+
+class UnknownWorkflow(LookupError):
+    """No workflow is registered under that name."""
+
+    def __init__(self, name: str) -> None:
+        known = ", ".join(sorted(_registry)) or "none"
+        super().__init__(f"Unknown workflow {name!r}; registered: {known}")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class RegisteredWorkflow:
+    """A workflow as the dashboard offers it.
+
+    ``entrypoint`` is the ``@entrypoint`` object; ``input_form`` a form class whose
+    ``cleaned_data`` ``build_input`` turns into the entrypoint's input (default: the dict itself);
+    ``resume_form`` optionally names how reviewers answer its interrupts (see ``reviews.forms``).
+    """
+
+    name: str
+    entrypoint: Any
+    title: str
+    description: str = ""
+    input_form: type | None = None
+    build_input: Callable[[dict], Any] = field(default=lambda data: data)
+
+    def make_input(self, cleaned_data: dict) -> Any:
+        return self.build_input(cleaned_data)
+
+
+_registry: dict[str, RegisteredWorkflow] = {}
+
+
+def register(
+    name: str,
+    entrypoint: Any,
+    *,
+    title: str,
+    description: str = "",
+    input_form: type | None = None,
+    build_input: Callable[[dict], Any] | None = None,
+) -> RegisteredWorkflow:
+    """Register ``entrypoint`` under ``name`` (a slug). Re-registering a name replaces it.
+
+    Raises ``ValueError`` for a name that is not a slug.
+    """
+    from django.utils.text import slugify
+
+    if slugify(name) != name:
+        raise ValueError(f"Workflow names must be slugs, got {name!r}")
+    item = RegisteredWorkflow(
+        name=name,
+        entrypoint=entrypoint,
+        title=title,
+        description=description,
+        input_form=input_form,
+        build_input=build_input or (lambda data: data),
+    )
+    _registry[name] = item
+    return item
+
+
+def get(name: str) -> RegisteredWorkflow:
+    """The workflow registered as ``name``. Raises :class:`UnknownWorkflow`."""
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownWorkflow(name) from None
+
+
+def all_workflows() -> list[RegisteredWorkflow]:
+    return sorted(_registry.values(), key=lambda w: w.title)
+
+
+def autodiscover() -> None:
+    """Import every installed app's ``workflows`` module (called from ``AppConfig.ready``)."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("workflows")

@@ -1,0 +1,800 @@
+"""Execution of one entrypoint run: checkpoints, pending writes, replay, interrupts, streaming.
+
+The algorithm is LangGraph's for the functional API (reference §1.2, §1.4, §1.6, §4):
+
+* a run on new input writes an ``input`` checkpoint (step n) whose ``__start__`` channel holds the
+  input; each finished task stores its result as a *pending write* on that checkpoint;
+* ``interrupt()`` or an error stops the run there: the checkpoint keeps its pending writes and no
+  new checkpoint is written;
+* a resume (``Command(resume=...)``, or ``None`` after an error) re-runs the body from the top;
+  tasks whose ``__return__`` write exists are replayed by call order and name, not re-executed;
+* completion writes a ``loop`` checkpoint (step n+1) holding ``__end__`` (the return value) and
+  ``__previous__`` (the value saved for the thread's next run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import itertools
+import logging
+import os
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from . import ids
+from .checkpoint import BaseCheckpointSaver
+from .context import current_scope
+from .types import (
+    Command,
+    EmptyInputError,
+    GraphInterrupt,
+    Interrupt,
+    PregelTask,
+    RetryPolicy,
+)
+
+logger = logging.getLogger("workflows.runtime")
+
+STREAM_MODES = ("values", "updates", "custom", "checkpoints", "tasks", "debug", "messages")
+DURABILITY = ("sync", "async", "exit")
+MULTIPLE_PENDING = (
+    "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
+    "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts"
+    "#handling-multiple-interrupts."
+)
+_DONE = object()
+
+# -- worker threads ---------------------------------------------------------------------------
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The process's thread pool for entrypoint bodies and sync tasks, created lazily per PID
+    (a pool does not survive ``fork``)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid():
+        with _pool_lock:
+            if _pool is None or _pool_pid != os.getpid():
+                _pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=256, thread_name_prefix="workflows"
+                )
+                _pool_pid = os.getpid()
+    return _pool
+
+
+class TaskFuture(concurrent.futures.Future):
+    """Result of calling a ``@task``: ``.result()`` blocks, ``await fut`` works in async code."""
+
+    def __await__(self):
+        return asyncio.wrap_future(self).__await__()
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+# -- scopes -----------------------------------------------------------------------------------
+class Scope:
+    """What a running entrypoint body or task sees of its run (kept in a ``ContextVar``)."""
+
+    __slots__ = ("run", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume")
+
+    def __init__(self, run: Run, task_id: str, name: str, ns: str, path: tuple) -> None:
+        self.run = run
+        self.task_id = task_id
+        self.name = name
+        self.ns = ns
+        self.path = path
+        self.calls = itertools.count()
+        self.interrupts_seen = 0
+        self.resume: list = list(run.task_writes(task_id).get("__resume__", ()))
+
+    def interrupt(self, value: Any, response_schema: Any) -> Any:
+        schema_type, schema_dict = _schema(response_schema)
+        index = self.interrupts_seen
+        self.interrupts_seen += 1
+        if index < len(self.resume):
+            return _validated(self.resume[index], schema_type, schema_dict)
+        if self.run.global_resume is not _DONE:
+            answer = _validated(self.run.global_resume, schema_type, schema_dict)
+            self.run.global_resume = _DONE
+            self.resume.append(answer)
+            self.run.write(self.task_id, [("__resume__", list(self.resume))])
+            return answer
+        intr = Interrupt(
+            value, ids.interrupt_id(self.ns, index), response_schema=schema_dict
+        )
+        self.run.graph.checkpointer and self.run.serde.dumps(intr)  # TypeError before pausing
+        raise GraphInterrupt((intr,), task_id=self.task_id)
+
+
+def _schema(response_schema: Any) -> tuple[Any, dict | None]:
+    """``(type or None, JSON Schema dict or None)`` of an ``interrupt(response_schema=...)``."""
+    if response_schema is None:
+        return None, None
+    if isinstance(response_schema, dict):
+        return None, response_schema
+    from pydantic import TypeAdapter
+
+    from .serde import register_type
+
+    if isinstance(response_schema, type):
+        register_type(response_schema)
+    return response_schema, TypeAdapter(response_schema).json_schema()
+
+
+def _validated(answer: Any, schema_type: Any, schema_dict: dict | None) -> Any:
+    if schema_type is not None:
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(schema_type).validate_python(answer)
+    if schema_dict is not None:
+        import jsonschema
+
+        jsonschema.validate(answer, schema_dict)
+    return answer
+
+
+# -- one run ----------------------------------------------------------------------------------
+class Run:
+    """One invocation of an entrypoint on one thread.
+
+    ``emit(mode, chunk)`` receives stream chunks of the requested ``modes`` while the run
+    executes. After :meth:`execute`, ``status`` is ``"done"``, ``"interrupted"`` or the run has
+    raised; ``output`` is the caller-facing value and ``interrupts`` the surfaced interrupts.
+    """
+
+    def __init__(
+        self,
+        graph: Any,
+        config: dict | None,
+        *,
+        modes: tuple[str, ...],
+        durability: str | None,
+        emit: Callable[[str, Any], None],
+        context: Any = None,
+    ) -> None:
+        durability = durability or "async"
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {DURABILITY}, got {durability!r}")
+        self.graph = graph
+        self.saver: BaseCheckpointSaver | None = graph.checkpointer
+        self.serde = self.saver.serde if self.saver else None
+        self.modes = modes
+        self.durability = durability
+        self._emit = emit
+        self.context = context
+        self.config = _with_defaults(config)
+        self.lock = threading.Lock()
+        self.global_resume: Any = _DONE
+        self.writes: dict[str, dict[str, Any]] = {}
+        self.buffer: list[tuple[str, list, str]] = []  # durability="exit"
+        self.surfaced: list[tuple[int, Interrupt]] = []
+        self.futures: list = []
+        self.call_seq = itertools.count()
+        self.status = "pending"
+        self.output: Any = None
+        self.interrupts: tuple[Interrupt, ...] = ()
+        self.custom_writer = (
+            (lambda chunk: self.emit("custom", chunk)) if "custom" in modes else (lambda chunk: None)
+        )
+        self.saved = None
+        self.checkpoint: dict | None = None
+        self.checkpoint_config: dict | None = None
+        self.metadata: dict = {}
+        self.step = -1
+        self.input: Any = None
+        self.previous: Any = None
+        self.end_value: Any = None
+        self.entry_id = ""
+
+    # -- emission ---------------------------------------------------------------------------
+    def emit(self, mode: str, chunk: Any) -> None:
+        if mode in self.modes:
+            self._emit(mode, chunk)
+        if "debug" in self.modes and mode in ("tasks", "checkpoints"):
+            kind = "checkpoint" if mode == "checkpoints" else (
+                "task_result" if "result" in chunk or "error" in chunk else "task"
+            )
+            self._emit(
+                "debug",
+                {"step": self.step, "timestamp": now_iso(), "type": kind, "payload": chunk},
+            )
+
+    def wants(self, mode: str) -> bool:
+        return mode in self.modes or (mode in ("tasks", "checkpoints") and "debug" in self.modes)
+
+    # -- storage ----------------------------------------------------------------------------
+    def task_writes(self, task_id: str) -> dict[str, Any]:
+        return self.writes.get(task_id, {})
+
+    def _io(self, fn: Callable, *args: Any) -> Any:
+        """Call the checkpointer off any event loop (the Django ORM refuses loop threads)."""
+        if _in_event_loop():
+            return worker_pool().submit(fn, *args).result()
+        return fn(*args)
+
+    def write(self, task_id: str, writes: list[tuple[str, Any]], task_path: str = "") -> None:
+        """Record ``writes`` of ``task_id`` as pending writes of the run's input checkpoint."""
+        with self.lock:
+            slot = self.writes.setdefault(task_id, {})
+            for channel, value in writes:
+                slot[channel] = value
+        if self.saver is None:
+            return
+        if self.durability == "exit":
+            for channel, value in writes:
+                self.serde.dumps(value)  # raise TypeError now, not at exit
+            with self.lock:
+                self.buffer.append((task_id, writes, task_path))
+            return
+        self._io(self.saver.put_writes, self.checkpoint_config, writes, task_id, task_path)
+
+    def _put_checkpoint(self, parent_config: dict, checkpoint: dict, metadata: dict) -> dict:
+        versions = {k: v for k, v in checkpoint["channel_versions"].items()}
+        return self._io(self.saver.put, parent_config, checkpoint, metadata, versions)
+
+    def _new_checkpoint(self, values: dict, step: int, parent: dict | None) -> dict:
+        versions = dict(parent["channel_versions"]) if parent else {}
+        for channel in values:
+            versions[channel] = self.saver.get_next_version(versions.get(channel), None) if self.saver else 1
+        return {
+            "v": 1,
+            "id": ids.checkpoint_id(step),
+            "ts": now_iso(),
+            "channel_values": values,
+            "channel_versions": versions,
+            "versions_seen": {},
+            "updated_channels": sorted(values),
+        }
+
+    def _metadata(self, source: str, step: int) -> dict:
+        meta = {"source": source, "step": step, "parents": {}}
+        for key, value in {**self.config.get("metadata", {}), **self.config["configurable"]}.items():
+            if key.startswith("__") or key.startswith("langgraph_") or key in (
+                "thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map",
+            ):
+                continue
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                meta[key] = value
+        return meta
+
+    # -- preparation ------------------------------------------------------------------------
+    def prepare(self, input: Any) -> bool:
+        """Load the thread and write what the run starts from. Returns ``False`` when there is
+        nothing to execute (resuming a finished thread returns its last value)."""
+        saver = self.saver
+        configurable = self.config["configurable"]
+        if saver is not None and "thread_id" not in configurable:
+            if "checkpoint_id" in configurable:
+                raise KeyError("thread_id")
+            raise ValueError(
+                "Checkpointer requires one or more of the following 'configurable' keys: "
+                "thread_id, checkpoint_ns, checkpoint_id"
+            )
+        if isinstance(input, Command):
+            if saver is None:
+                raise RuntimeError("Cannot use Command(resume=...) without checkpointer")
+            if input.resume is None:
+                raise ValueError(
+                    "Command(resume=None) is not a valid resume value: pass the value the "
+                    "interrupt() call should return (False and '' are valid)."
+                )
+        self.saved = saved = self._io(saver.get_tuple, self.config) if saver else None
+        if saved is not None:
+            self.writes = {}
+            for task_id, channel, value in saved.pending_writes or ():
+                self.writes.setdefault(task_id, {})[channel] = value
+        forking = saver is not None and "checkpoint_id" in configurable
+        pending_run = saved is not None and "__start__" in saved.checkpoint["channel_values"]
+        values = saved.checkpoint["channel_values"] if saved else {}
+
+        if isinstance(input, Command):
+            if saved is None:
+                raise EmptyInputError(
+                    f"Thread {configurable['thread_id']!r} has no checkpoint to resume"
+                )
+            if not pending_run:
+                self.output = values.get("__end__")
+                self.status = "done"
+                return False
+            self._adopt(saved)
+            self._resolve_resume(input.resume)
+            self.emit("values", values.get("__end__")) if "values" in self.modes else None
+            return True
+        if input is None:
+            if forking and saved is not None and "__start__" in values:
+                self._start(values["__start__"], source="fork")
+                return True
+            if not pending_run:
+                raise EmptyInputError("Received no input for __start__")
+            self._adopt(saved)
+            self.emit("values", values.get("__end__")) if "values" in self.modes else None
+            return True
+        self._start(input, source="input")
+        return True
+
+    def _adopt(self, saved: Any) -> None:
+        """Continue the pending run of the saved input checkpoint."""
+        self.checkpoint = saved.checkpoint
+        self.checkpoint_config = saved.config
+        self.metadata = saved.metadata
+        self.step = saved.metadata.get("step", -1)
+        values = saved.checkpoint["channel_values"]
+        self.input = values["__start__"]
+        self.previous = values.get("__previous__")
+        self.end_value = values.get("__end__")
+
+    def _start(self, input: Any, *, source: str) -> None:
+        """Write a new input (or fork) checkpoint holding ``input``."""
+        saved = self.saved
+        self.writes = {}
+        carried = {}
+        if saved is not None:
+            old = saved.checkpoint["channel_values"]
+            carried = {k: old[k] for k in ("__end__", "__previous__") if k in old}
+        self.step = saved.metadata.get("step", -1) + 1 if saved else -1
+        if source == "fork":
+            self.step = saved.metadata.get("step", -1) + 1
+        values = {"__start__": input, **carried}
+        self.checkpoint = self._new_checkpoint(values, self.step, saved.checkpoint if saved else None)
+        self.metadata = self._metadata(source, self.step)
+        self.input = input
+        self.previous = carried.get("__previous__")
+        self.end_value = carried.get("__end__")
+        parent = saved.config if saved else self.config
+        base = {
+            "configurable": {
+                **self.config["configurable"],
+                "checkpoint_ns": self.config["configurable"].get("checkpoint_ns", ""),
+            }
+        }
+        base["configurable"].pop("checkpoint_id", None)
+        if parent is not None and saved is not None:
+            base["configurable"]["checkpoint_id"] = parent["configurable"]["checkpoint_id"]
+        self.checkpoint_config = {
+            "configurable": {**base["configurable"], "checkpoint_id": self.checkpoint["id"]}
+        }
+        if self.saver is None:
+            return
+        if self.durability == "exit":
+            self.serde.dumps(values)
+            self._parent_config = base
+            return
+        self.checkpoint_config = self._put_checkpoint(base, self.checkpoint, self.metadata)
+        self._emit_checkpoint(self.checkpoint, self.metadata, base if saved else None)
+
+    def _emit_checkpoint(self, checkpoint: dict, metadata: dict, parent: dict | None) -> None:
+        if not self.wants("checkpoints"):
+            return
+        values = checkpoint["channel_values"]
+        pending = "__start__" in values
+        cfg = {"configurable": {
+            "checkpoint_ns": self.checkpoint_config["configurable"].get("checkpoint_ns", ""),
+            "thread_id": self.config["configurable"].get("thread_id"),
+            "checkpoint_id": checkpoint["id"],
+        }}
+        self.emit("checkpoints", {
+            "config": cfg,
+            "parent_config": parent,
+            "values": values.get("__end__"),
+            "metadata": metadata,
+            "next": [self.graph.name] if pending else [],
+            "tasks": [{"id": self.entry_task_id(), "name": self.graph.name, "interrupts": (), "state": None}]
+            if pending else [],
+        })
+
+    def pending_interrupts(self) -> list[tuple[str, Interrupt]]:
+        """``(task_id, Interrupt)`` of every unanswered interrupt of the pending run."""
+        found = []
+        for task_id, channels in self.writes.items():
+            if "__return__" in channels:
+                continue
+            for intr in channels.get("__interrupt__") or ():
+                found.append((task_id, intr))
+        return found
+
+    def _resolve_resume(self, resume: Any) -> None:
+        """Turn a resume value into ``__resume__`` writes on the interrupted tasks.
+
+        A map ``{interrupt_id: value}`` answers those interrupts (unknown ids are an error, unlike
+        LangGraph, which ignores them); a plain value answers the single pending interrupt.
+        """
+        pending = self.pending_interrupts()
+        by_id = {intr.id: (task_id, intr) for task_id, intr in pending}
+        if isinstance(resume, dict) and resume and all(ids.is_interrupt_id(k) for k in resume):
+            unknown = sorted(set(resume) - set(by_id))
+            if unknown:
+                raise ValueError(
+                    f"Unknown interrupt id(s) {unknown} for thread "
+                    f"{self.config['configurable']['thread_id']!r}; pending: {sorted(by_id)}"
+                )
+            answers = resume
+        elif len(pending) > 1:
+            raise RuntimeError(MULTIPLE_PENDING)
+        elif not pending:
+            self.serde.dumps(resume)
+            self.global_resume = resume
+            return
+        else:
+            answers = {pending[0][1].id: resume}
+        batch = []
+        for intr_id, value in answers.items():
+            task_id, intr = by_id[intr_id]
+            if intr.response_schema is not None:
+                import jsonschema
+
+                jsonschema.validate(value, intr.response_schema)
+            resume_list = list(self.writes.get(task_id, {}).get("__resume__", ())) + [value]
+            self.serde.dumps(resume_list)  # TypeError before anything is written
+            batch.append((task_id, [("__resume__", resume_list), ("__interrupt__", [])]))
+        for task_id, writes in batch:
+            self.write(task_id, writes)
+
+    # -- execution --------------------------------------------------------------------------
+    def entry_task_id(self) -> str:
+        if not self.entry_id:
+            self.entry_id = ids.entry_task_id(
+                self.checkpoint["id"] if self.checkpoint else "",
+                self.config["configurable"].get("checkpoint_ns", ""),
+                self.step,
+                self.graph.name,
+            )
+        return self.entry_id
+
+    def execute(self) -> None:
+        """Run the body (sync or async) to completion, interrupt or error; persist the outcome."""
+        name = self.graph.name
+        entry_id = self.entry_task_id()
+        scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
+        kwargs = self.graph.injected_kwargs(self, self.previous)
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": entry_id, "name": name, "input": self.input, "triggers": ("__start__",)})
+        token = current_scope.set(scope)
+        try:
+            if self.graph.is_async:
+                result = _run_coroutine(self._async_body(kwargs))
+            else:
+                result = self.graph.func(self.input, **kwargs)
+                self._wait_all()
+        except GraphInterrupt as gi:
+            self._wait_all()
+            if gi.task_id == entry_id:
+                self.write(entry_id, [("__interrupt__", list(gi.interrupts))])
+                self._surface(next(self.call_seq), gi.interrupts)
+            self._interrupted()
+            return
+        except BaseException as exc:
+            self._wait_all()
+            if self.surfaced and isinstance(exc, GraphInterrupt):
+                self._interrupted()
+                return
+            self._failed(entry_id, exc)
+            raise
+        finally:
+            current_scope.reset(token)
+        if self.surfaced:
+            # a task interrupted but the body finished without its result: LangGraph still pauses
+            self._interrupted()
+            return
+        self._completed(result)
+
+    async def _async_body(self, kwargs: dict) -> Any:
+        result = await self.graph.func(self.input, **kwargs)
+        pending = [f for f in self.futures if isinstance(f, asyncio.Future) and not f.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return result
+
+    def _wait_all(self) -> None:
+        for fut in list(self.futures):
+            if isinstance(fut, concurrent.futures.Future):
+                concurrent.futures.wait([fut])
+
+    def _surface(self, seq: int, interrupts: tuple) -> None:
+        with self.lock:
+            for intr in interrupts:
+                self.surfaced.append((seq, intr))
+
+    def _interrupted(self) -> None:
+        self.status = "interrupted"
+        self.interrupts = tuple(intr for _seq, intr in sorted(self.surfaced, key=lambda s: s[0]))
+        self._flush_exit()
+        chunk = {"__interrupt__": self.interrupts}
+        self.emit("updates", chunk)
+        self.emit("values", chunk)
+        if self.wants("tasks"):
+            self.emit("tasks", {
+                "id": self.entry_task_id(), "name": self.graph.name, "error": None, "result": {},
+                "interrupts": [_interrupt_dict(i) for i in self.interrupts],
+            })
+        if self.wants("checkpoints"):
+            self._emit_checkpoint(self.checkpoint, self.metadata, self.saved.config if self.saved else None)
+
+    def _failed(self, entry_id: str, exc: BaseException) -> None:
+        self.status = "error"
+        try:
+            self.write(entry_id, [("__error__", repr(exc))])
+            self._flush_exit()
+        except Exception:  # the original error matters more
+            logger.exception("could not record the error of run on %s", self.config)
+        if self.wants("tasks"):
+            self.emit("tasks", {
+                "id": entry_id, "name": self.graph.name, "error": exc, "result": {}, "interrupts": [],
+            })
+
+    def _flush_exit(self) -> None:
+        if self.saver is None or self.durability != "exit":
+            return
+        self.checkpoint_config = self._put_checkpoint(self._parent_config, self.checkpoint, self.metadata)
+        for task_id, writes, task_path in self.buffer:
+            self.saver.put_writes(self.checkpoint_config, writes, task_id, task_path)
+        self.buffer.clear()
+
+    def _completed(self, result: Any) -> None:
+        from .func import entrypoint  # the final() marker lives with the decorator
+
+        if isinstance(result, entrypoint.final):
+            value, save = result.value, result.save
+        else:
+            value = save = result
+        self.status = "done"
+        self.output = value
+        name = self.graph.name
+        if self.saver is not None:
+            values = {"__end__": value, "__previous__": save}
+            checkpoint = self._new_checkpoint(values, self.step + 1, self.checkpoint)
+            metadata = self._metadata("loop", self.step + 1)
+            parent = self.checkpoint_config
+            if self.durability == "exit":
+                parent = self._parent_config
+            self._put_checkpoint(parent, checkpoint, metadata)
+            self.step += 1
+            self.emit("updates", {name: value})
+            self.emit("values", value)
+            if self.wants("tasks"):
+                self.emit("tasks", {"id": self.entry_task_id(), "name": name, "error": None,
+                                    "result": {"__end__": value}, "interrupts": []})
+            self._emit_checkpoint(checkpoint, metadata, parent)
+            return
+        self.emit("updates", {name: value})
+        self.emit("values", value)
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": self.entry_task_id(), "name": name, "error": None,
+                                "result": {"__end__": value}, "interrupts": []})
+
+    # -- tasks ------------------------------------------------------------------------------
+    def call_task(self, task: Any, parent: Scope, args: tuple, kwargs: dict) -> Any:
+        """Start (or replay) one ``@task`` call from ``parent``; returns its future."""
+        index = next(parent.calls)
+        seq = next(self.call_seq)
+        path_str = "|".join(str(p) for p in parent.path)
+        task_id = ids.push_task_id(
+            self.checkpoint["id"] if self.checkpoint else "",
+            self.config["configurable"].get("checkpoint_ns", ""),
+            self.step, task.name, path_str, index,
+        )
+        path = (*parent.path, index)
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": task_id, "name": task.name, "input": (args, kwargs),
+                                "triggers": ("__pregel_push",)})
+        done = self.writes.get(task_id, {})
+        in_loop = _in_event_loop()
+        if "__return__" in done:
+            if task.is_async and in_loop:
+                fut: Any = asyncio.get_running_loop().create_future()
+            else:
+                fut = TaskFuture()
+            fut.set_result(done["__return__"])
+            return fut
+        child = Scope(self, task_id, task.name, f"{parent.ns}|{task.name}:{task_id}", path)
+        ctx = contextvars.copy_context()
+        if task.is_async:
+            if not in_loop:
+                raise RuntimeError("In an sync context async tasks cannot be called")
+            coro = self._run_async_task(task, child, seq, args, kwargs)
+            fut = asyncio.get_running_loop().create_task(coro, context=ctx)
+        else:
+            fut = TaskFuture()
+            worker_pool().submit(ctx.run, self._run_sync_task, task, child, seq, args, kwargs, fut)
+        with self.lock:
+            self.futures.append(fut)
+        return fut
+
+    def _run_sync_task(self, task, scope, seq, args, kwargs, fut: TaskFuture) -> None:
+        if not fut.set_running_or_notify_cancel():
+            return
+        token = current_scope.set(scope)
+        try:
+            result = _with_retry(task.retry_policy, lambda: task.call(scope, args, kwargs))
+            self._task_done(task, scope, result)
+        except GraphInterrupt as gi:
+            self._task_interrupted(scope, seq, gi)
+            fut.set_exception(gi)
+        except BaseException as exc:
+            self._task_failed(task, scope, exc)
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+        finally:
+            current_scope.reset(token)
+
+    async def _run_async_task(self, task, scope, seq, args, kwargs) -> Any:
+        current_scope.set(scope)
+        try:
+            result = await _with_retry_async(task.retry_policy, lambda: task.call(scope, args, kwargs))
+        except GraphInterrupt as gi:
+            self._task_interrupted(scope, seq, gi)
+            raise
+        except BaseException as exc:
+            self._task_failed(task, scope, exc)
+            raise
+        self._task_done(task, scope, result)
+        return result
+
+    def _task_done(self, task, scope: Scope, result: Any) -> None:
+        self.write(scope.task_id, [("__return__", result)], _task_path(scope.path))
+        self.emit("updates", {task.name: result})
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": None,
+                                "result": {"__return__": result}, "interrupts": []})
+
+    def _task_interrupted(self, scope: Scope, seq: int, gi: GraphInterrupt) -> None:
+        if gi.task_id == scope.task_id:
+            self.write(scope.task_id, [("__interrupt__", list(gi.interrupts))], _task_path(scope.path))
+            self._surface(seq, gi.interrupts)
+
+    def _task_failed(self, task, scope: Scope, exc: BaseException) -> None:
+        try:
+            self.write(scope.task_id, [("__error__", repr(exc))], _task_path(scope.path))
+        except Exception:
+            logger.exception("could not record the error of task %s", task.name)
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": exc,
+                                "result": {}, "interrupts": []})
+
+
+def _task_path(path: tuple) -> str:
+    return "~__pregel_push, " + ", ".join(f"{p:010d}" for p in path)
+
+
+def _interrupt_dict(intr: Interrupt) -> dict:
+    return {"value": intr.value, "id": intr.id, "response_schema": intr.response_schema}
+
+
+def _with_defaults(config: dict | None) -> dict:
+    config = dict(config or {})
+    config["configurable"] = dict(config.get("configurable") or {})
+    config.setdefault("metadata", {})
+    return config
+
+
+def _run_coroutine(coro: Any) -> Any:
+    """Run an async body on a private event loop in this worker thread."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+# -- retries ----------------------------------------------------------------------------------
+def _policies(policy: RetryPolicy | list | tuple | None) -> list[RetryPolicy]:
+    if policy is None:
+        return []
+    if isinstance(policy, RetryPolicy):
+        return [policy]
+    return list(policy)
+
+
+def _matching(policies: list[RetryPolicy], exc: Exception) -> RetryPolicy | None:
+    for policy in policies:
+        retry_on = policy.retry_on
+        if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+            ok = isinstance(exc, retry_on)
+        elif isinstance(retry_on, (tuple, list)):
+            ok = isinstance(exc, tuple(retry_on))
+        else:
+            ok = retry_on(exc)
+        if ok:
+            return policy
+    return None
+
+
+def _delay(policy: RetryPolicy, attempt: int) -> float:
+    interval = min(policy.max_interval, policy.initial_interval * policy.backoff_factor ** (attempt - 1))
+    return interval + (random.uniform(0, 1) if policy.jitter else 0)
+
+
+def _with_retry(policy: Any, call: Callable[[], Any]) -> Any:
+    """Run ``call`` under ``policy`` (LangGraph's ``run_with_retry``)."""
+    policies = _policies(policy)
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except GraphInterrupt:
+            raise
+        except Exception as exc:
+            attempt += 1
+            matched = _matching(policies, exc)
+            if matched is None or attempt >= matched.max_attempts:
+                raise
+            time.sleep(_delay(matched, attempt))
+
+
+async def _with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
+    policies = _policies(policy)
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except GraphInterrupt:
+            raise
+        except Exception as exc:
+            attempt += 1
+            matched = _matching(policies, exc)
+            if matched is None or attempt >= matched.max_attempts:
+                raise
+            await asyncio.sleep(_delay(matched, attempt))
+
+
+# -- driving a run for stream/invoke ----------------------------------------------------------
+def iterate(make_run: Callable[[Callable[[str, Any], None]], Run], input: Any) -> Iterator[tuple[str, Any]]:
+    """Execute a run in a worker thread and yield ``(mode, chunk)`` as it produces them."""
+    chunks: queue.SimpleQueue = queue.SimpleQueue()
+    run = make_run(lambda mode, chunk: chunks.put((mode, chunk)))
+
+    def body() -> None:
+        try:
+            if run.prepare(input):
+                run.execute()
+        except BaseException as exc:
+            chunks.put((_DONE, exc))
+        else:
+            chunks.put((_DONE, None))
+
+    worker_pool().submit(contextvars.copy_context().run, body)
+    while True:
+        mode, chunk = chunks.get()
+        if mode is _DONE:
+            if chunk is not None:
+                raise chunk
+            return
+        yield mode, chunk
+
+
+def task_from_state(run: Run) -> PregelTask:
+    """The entrypoint's pending task as ``get_state().tasks`` shows it."""
+    entry = run.task_writes(run.entry_task_id())
+    interrupts = tuple(intr for _t, intr in run.pending_interrupts())
+    return PregelTask(
+        id=run.entry_task_id(),
+        name=run.graph.name,
+        path=("__pregel_pull", run.graph.name),
+        error=entry.get("__error__"),
+        interrupts=interrupts,
+        state=None,
+        result=entry.get("__end__"),
+    )
+
+
+__all__ = ["Run", "Scope", "TaskFuture", "iterate", "task_from_state", "worker_pool"]
