@@ -75,7 +75,7 @@ ASGI_APPLICATION = "flowsite.asgi.application"
 _default_sqlite = VAR_DIR / "db.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{_default_sqlite}"), conn_max_age=0
+        os.environ.get("DATABASE_URL", f"sqlite:///{_default_sqlite}"), conn_max_age=600, conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -38,6 +38,9 @@ class DjangoSaver(BaseCheckpointSaver):
     classes named in the ``WORKFLOWS_SERDE_ALLOWED_TYPES`` setting on its allowlist.
     """
 
+    # The runtime calls this checkpointer on its few I/O threads, so connections stay bounded.
+    io_thread = True
+
     def __init__(self, *, serde: JsonPlusSerializer | None = None, using: str | None = None) -> None:
         super().__init__(
             serde=serde
@@ -163,9 +166,10 @@ class DjangoSaver(BaseCheckpointSaver):
                     thread=thread, checkpoint_ns=ns, checkpoint_id=checkpoint_id, task_id=task_id, idx=idx
                 )
                 if idx < 0:
-                    PendingWrite.objects.using(self.using).update_or_create(
-                        **key, defaults={"channel": channel, "value": blob, "task_path": task_path}
-                    )
+                    defaults = {"channel": channel, "value": blob}
+                    if task_path:
+                        defaults["task_path"] = task_path
+                    PendingWrite.objects.using(self.using).update_or_create(**key, defaults=defaults)
                 else:
                     PendingWrite.objects.using(self.using).get_or_create(
                         **key, defaults={"channel": channel, "value": blob, "task_path": task_path}

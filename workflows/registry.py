@@ -10,6 +10,7 @@ the admin discovers ``admin.py``::
         title="Essay review", description="Writes an essay and asks a reviewer to approve it.",
         input_form=TopicForm,                    # a django.forms.Form shown on the start page
         build_input=lambda data: data["topic"],  # cleaned_data -> the entrypoint's input
+        resume_form=ApproveRejectForm,           # how reviewers answer its interrupts
     )
 """
 
@@ -37,7 +38,8 @@ class RegisteredWorkflow:
 
     ``entrypoint`` is the ``@entrypoint`` object; ``input_form`` a form class whose
     ``cleaned_data`` ``build_input`` turns into the entrypoint's input (default: the dict itself);
-    ``resume_form`` optionally names how reviewers answer its interrupts (see ``reviews.forms``).
+    ``resume_form`` is the form class reviewers answer its interrupts with (``None``: a form
+    built from the interrupt's ``response_schema``, else a JSON answer; see ``reviews.forms``).
     """
 
     name: str
@@ -46,6 +48,7 @@ class RegisteredWorkflow:
     description: str = ""
     input_form: type | None = None
     build_input: Callable[[dict], Any] = field(default=lambda data: data)
+    resume_form: type | None = None
 
     def make_input(self, cleaned_data: dict) -> Any:
         return self.build_input(cleaned_data)
@@ -62,6 +65,7 @@ def register(
     description: str = "",
     input_form: type | None = None,
     build_input: Callable[[dict], Any] | None = None,
+    resume_form: type | None = None,
 ) -> RegisteredWorkflow:
     """Register ``entrypoint`` under ``name`` (a slug). Re-registering a name replaces it.
 
@@ -78,6 +82,7 @@ def register(
         description=description,
         input_form=input_form,
         build_input=build_input or (lambda data: data),
+        resume_form=resume_form,
     )
     _registry[name] = item
     return item

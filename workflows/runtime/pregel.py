@@ -71,6 +71,40 @@ def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
     return _pool
 
 
+class IOWorkers:
+    """Single-thread executors for checkpointer I/O, chosen by thread id: the writes of one
+    thread stay in order, and a database checkpointer holds at most ``size`` connections."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.executors = [
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"workflows-io-{i}")
+            for i in range(size)
+        ]
+
+    def submit(self, key: str, fn: Callable, *args: Any) -> concurrent.futures.Future:
+        return self.executors[hash(key) % len(self.executors)].submit(fn, *args)
+
+    def run_everywhere(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` once on every I/O thread (e.g. to close its database connections)."""
+        for future in [ex.submit(fn) for ex in self.executors]:
+            future.result()
+
+
+_io_workers: IOWorkers | None = None
+_io_pid: int | None = None
+
+
+def io_workers() -> IOWorkers:
+    """The process's checkpointer I/O threads, created lazily per PID."""
+    global _io_workers, _io_pid
+    if _io_workers is None or _io_pid != os.getpid():
+        with _pool_lock:
+            if _io_workers is None or _io_pid != os.getpid():
+                _io_workers = IOWorkers()
+                _io_pid = os.getpid()
+    return _io_workers
+
+
 class TaskFuture(concurrent.futures.Future):
     """Result of calling a ``@task``: ``.result()`` blocks, ``await fut`` works in async code."""
 
@@ -96,6 +130,16 @@ class Scope:
 
     __slots__ = ("run", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume")
 
+    @property
+    def task_path(self) -> str:
+        """Stored with each pending write: the call path (LangGraph's form) and the task's name,
+        e.g. ``"~__pregel_push, ~__pregel_pull, essay, 0000000000, write_essay"``."""
+        entry = self.run.graph.name
+        if not self.path:
+            return f"~__pregel_pull, {entry}"
+        calls = ", ".join(f"{p:010d}" for p in self.path)
+        return f"~__pregel_push, ~__pregel_pull, {entry}, {calls}, {self.name}"
+
     def __init__(self, run: Run, task_id: str, name: str, ns: str, path: tuple) -> None:
         self.run = run
         self.task_id = task_id
@@ -116,7 +160,7 @@ class Scope:
             answer = _validated(self.run.global_resume, schema_type, schema_dict)
             self.run.global_resume = _DONE
             self.resume.append(answer)
-            self.run.write(self.task_id, [("__resume__", list(self.resume))])
+            self.run.write(self.task_id, [("__resume__", list(self.resume))], self.task_path)
             return answer
         intr = Interrupt(
             value, ids.interrupt_id(self.ns, index), response_schema=schema_dict
@@ -226,7 +270,12 @@ class Run:
         return self.writes.get(task_id, {})
 
     def _io(self, fn: Callable, *args: Any) -> Any:
-        """Call the checkpointer off any event loop (the Django ORM refuses loop threads)."""
+        """Call the checkpointer: on the thread's I/O worker when the checkpointer asks for one
+        (``io_thread = True``: database connections stay on a few threads), else here unless
+        this thread runs an event loop (the Django ORM refuses loop threads)."""
+        if getattr(self.saver, "io_thread", False):
+            key = str(self.config["configurable"].get("thread_id", ""))
+            return io_workers().submit(key, fn, *args).result()
         if _in_event_loop():
             return worker_pool().submit(fn, *args).result()
         return fn(*args)
@@ -477,7 +526,7 @@ class Run:
         except GraphInterrupt as gi:
             self._wait_all()
             if gi.task_id == entry_id:
-                self.write(entry_id, [("__interrupt__", list(gi.interrupts))])
+                self.write(entry_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
                 self._surface(next(self.call_seq), gi.interrupts)
             self._interrupted()
             return
@@ -531,7 +580,7 @@ class Run:
     def _failed(self, entry_id: str, exc: BaseException) -> None:
         self.status = "error"
         try:
-            self.write(entry_id, [("__error__", repr(exc))])
+            self.write(entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.name}")
             self._flush_exit()
         except Exception:  # the original error matters more
             logger.exception("could not record the error of run on %s", self.config)
@@ -545,7 +594,7 @@ class Run:
             return
         self.checkpoint_config = self._put_checkpoint(self._parent_config, self.checkpoint, self.metadata)
         for task_id, writes, task_path in self.buffer:
-            self.saver.put_writes(self.checkpoint_config, writes, task_id, task_path)
+            self._io(self.saver.put_writes, self.checkpoint_config, writes, task_id, task_path)
         self.buffer.clear()
 
     def _completed(self, result: Any) -> None:
@@ -650,7 +699,7 @@ class Run:
         return result
 
     def _task_done(self, task, scope: Scope, result: Any) -> None:
-        self.write(scope.task_id, [("__return__", result)], _task_path(scope.path))
+        self.write(scope.task_id, [("__return__", result)], scope.task_path)
         self.emit("updates", {task.name: result})
         if self.wants("tasks"):
             self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": None,
@@ -658,21 +707,17 @@ class Run:
 
     def _task_interrupted(self, scope: Scope, seq: int, gi: GraphInterrupt) -> None:
         if gi.task_id == scope.task_id:
-            self.write(scope.task_id, [("__interrupt__", list(gi.interrupts))], _task_path(scope.path))
+            self.write(scope.task_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
             self._surface(seq, gi.interrupts)
 
     def _task_failed(self, task, scope: Scope, exc: BaseException) -> None:
         try:
-            self.write(scope.task_id, [("__error__", repr(exc))], _task_path(scope.path))
+            self.write(scope.task_id, [("__error__", repr(exc))], scope.task_path)
         except Exception:
             logger.exception("could not record the error of task %s", task.name)
         if self.wants("tasks"):
             self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": exc,
                                 "result": {}, "interrupts": []})
-
-
-def _task_path(path: tuple) -> str:
-    return "~__pregel_push, " + ", ".join(f"{p:010d}" for p in path)
 
 
 def _interrupt_dict(intr: Interrupt) -> dict:
@@ -797,4 +842,4 @@ def task_from_state(run: Run) -> PregelTask:
     )
 
 
-__all__ = ["Run", "Scope", "TaskFuture", "iterate", "task_from_state", "worker_pool"]
+__all__ = ["IOWorkers", "Run", "Scope", "TaskFuture", "io_workers", "iterate", "task_from_state", "worker_pool"]

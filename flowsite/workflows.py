@@ -1,0 +1,123 @@
+"""The site's example workflows, registered for the dashboard.
+
+``essay_review`` is the seed's essay example (LangGraph functional API overview) with a progress
+message streamed from its task; ``parallel_review`` fans out one review per section, in parallel,
+each its own interrupt with a JSON Schema for the answer.
+"""
+
+from django import forms
+
+from reviews.forms import ApproveRejectForm
+from workflows import DjangoSaver, entrypoint, get_stream_writer, interrupt, registry, task
+
+checkpointer = DjangoSaver()
+
+
+# -- essay review (the seed) ------------------------------------------------------------------
+@task
+def write_essay(topic: str) -> str:
+    """Write an essay about ``topic``."""
+    get_stream_writer()({"progress": f"Writing an essay about {topic}…"})
+    return f"An essay about topic: {topic}"
+
+
+@entrypoint(checkpointer=checkpointer)
+def essay_review(topic: str) -> dict:
+    """Write an essay and ask a human to review it."""
+    essay = write_essay(topic).result()
+    is_approved = interrupt(
+        {
+            # Any json-serializable payload provided to interrupt as argument.
+            # It will be surfaced on the client side as an Interrupt when streaming data
+            # from the workflow.
+            "essay": essay,  # The essay we want reviewed.
+            # We can add any additional information that we need.
+            # For example, introduce a key called "action" with some instructions.
+            "action": "Please approve/reject the essay",
+        }
+    )
+    return {
+        "essay": essay,  # The essay that was generated
+        "is_approved": is_approved,  # Response from HIL
+    }
+
+
+class TopicForm(forms.Form):
+    topic = forms.CharField(max_length=200, initial="cat", help_text="What the essay is about.")
+
+
+# -- parallel review --------------------------------------------------------------------------
+SECTION_ANSWER = {
+    "type": "object",
+    "properties": {
+        "approved": {"type": "boolean", "title": "Approve this section"},
+        "comment": {"type": "string", "title": "Comment"},
+    },
+    "required": ["approved"],
+}
+
+
+@task
+def review_section(title: str, text: str) -> dict:
+    """Ask a reviewer about one section; each call is its own interrupt."""
+    get_stream_writer()({"progress": f"Asking for a review of “{title}”"})
+    answer = interrupt(
+        {"section": title, "text": text, "action": "Approve the section or comment on it"},
+        response_schema=SECTION_ANSWER,
+    )
+    return {"section": title, **answer}
+
+
+@task
+def summarize(reviews: list) -> str:
+    approved = sum(1 for r in reviews if r["approved"])
+    return f"{approved} of {len(reviews)} sections approved"
+
+
+@entrypoint(checkpointer=checkpointer)
+def parallel_review(document: dict) -> dict:
+    """Review every section of ``document`` ({"title", "sections": [{"title", "text"}]}) at once."""
+    futures = [review_section(s["title"], s["text"]) for s in document["sections"]]
+    reviews = [f.result() for f in futures]
+    return {"title": document["title"], "reviews": reviews, "summary": summarize(reviews).result()}
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(max_length=200, initial="Launch plan")
+    sections = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        initial="Goals: ship the dashboard\nRisks: reviewers are busy\nTimeline: two weeks",
+        help_text="One section per line, as “Title: text”.",
+    )
+
+    def clean_sections(self) -> list[dict]:
+        sections = []
+        for line in self.cleaned_data["sections"].splitlines():
+            if not line.strip():
+                continue
+            title, sep, text = line.partition(":")
+            if not sep or not title.strip() or not text.strip():
+                raise forms.ValidationError(f"“{line.strip()}” is not of the form “Title: text”.")
+            sections.append({"title": title.strip(), "text": text.strip()})
+        if not sections:
+            raise forms.ValidationError("Give at least one section.")
+        return sections
+
+
+registry.register(
+    "essay-review",
+    essay_review,
+    title="Essay review",
+    description="Writes an essay on a topic and asks a reviewer to approve or reject it.",
+    input_form=TopicForm,
+    build_input=lambda data: data["topic"],
+    resume_form=ApproveRejectForm,
+)
+registry.register(
+    "parallel-review",
+    parallel_review,
+    title="Parallel section review",
+    description="Asks for a review of every section of a document at once, in parallel.",
+    input_form=DocumentForm,
+    build_input=lambda data: {"title": data["title"], "sections": data["sections"]},
+)

@@ -1,0 +1,315 @@
+"""Background execution of runs, and the live stream of their chunks over the channel layer.
+
+The database is the queue and the source of truth (channel-layer delivery is at-most-once):
+
+* ``services`` write a ``Run`` row (queued) and, on commit, call :func:`wake`;
+* an executor *claims* the run with a conditional update (queued -> running), refused while
+  another run of the same thread is running (the thread row is locked first on PostgreSQL;
+  SQLite's IMMEDIATE transactions serialise writers), then iterates the workflow's
+  ``stream(..., stream_mode=["updates", "custom"])`` with a ``DjangoSaver``;
+* each chunk goes to the channel-layer group ``thread.<pk>`` as primitives; thread pages render it;
+* the outcome (interrupted / success / error) is written in one transaction, then announced.
+
+Two ways to execute, calling the same :func:`execute_run`:
+
+* ``FLOWSITE_EXECUTOR="inprocess"`` (default): a thread pool inside the server process, started
+  lazily per PID (pools do not survive ``fork``). With the in-memory channel layer, sends are
+  handed to the server's event loop (bound by ``flowsite.asgi``) because that layer is not
+  thread-safe.
+* ``"external"``: ``manage.py run_executor`` processes poll the database for queued runs
+  (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL) and execute several at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections, connection, connections, transaction
+from django.utils import timezone
+
+logger = logging.getLogger("workflows.executor")
+
+INBOX_GROUP = "inbox"
+LEASE = timedelta(minutes=10)
+STREAM_MODES = ["updates", "custom"]
+
+_state_lock = threading.Lock()
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+_recovered_pid: int | None = None
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- channel layer ----------------------------------------------------------------------------
+def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the server's event loop (called by the ASGI app on its first request), so that
+    executor threads hand channel-layer sends to it; then recover this host's stale runs."""
+    global _loop
+    if _loop is not None and _loop[0] == os.getpid() and _loop[1] is loop:
+        return
+    _loop = (os.getpid(), loop)
+    if settings.FLOWSITE_EXECUTOR == "inprocess":
+        _pool_executor().submit(recover)
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send ``message`` (primitives only) to a channel-layer group from any non-loop thread.
+
+    Sends are best effort (at-most-once): a failure is logged, never raised into the run.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        bound = _loop
+        if bound and bound[0] == os.getpid() and bound[1].is_running():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), bound[1])
+            future.result(timeout=10)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.exception("could not send %s to %s", message.get("type"), group)
+
+
+# -- waking executors -------------------------------------------------------------------------
+def _pool_executor() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool, _pool_pid
+    with _state_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=8, thread_name_prefix="workflows-executor"
+            )
+            _pool_pid = os.getpid()
+    return _pool
+
+
+def wake(run_id: Any) -> None:
+    """Have an executor pick up ``run_id``: in this process (``inprocess``), or leave it queued
+    for ``run_executor`` workers, which poll the database (``external``)."""
+    if settings.FLOWSITE_EXECUTOR == "inprocess":
+        _pool_executor().submit(execute_run, run_id)
+
+
+def wake_on_commit(run_id: Any) -> None:
+    transaction.on_commit(lambda: wake(run_id))
+
+
+def recover() -> int:
+    """Requeue runs left ``running`` by a dead process of this host or with an expired lease,
+    and wake every queued run. Returns how many runs were woken."""
+    from .models import Run
+
+    now = timezone.now()
+    host = socket.gethostname()
+    try:
+        for run in Run.objects.filter(status=Run.Status.RUNNING).only("id", "worker", "lease_expires_at"):
+            run_host, _, pid = run.worker.rpartition(":")
+            dead = run_host == host and pid.isdigit() and not _alive(int(pid))
+            if dead or (run.lease_expires_at and run.lease_expires_at < now):
+                Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=run.worker).update(
+                    status=Run.Status.QUEUED, worker="", lease_expires_at=None
+                )
+        queued = list(Run.objects.filter(status=Run.Status.QUEUED).values_list("id", flat=True))
+    finally:
+        connections.close_all()
+    for run_id in queued:
+        wake(run_id)
+    return len(queued)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- claiming ---------------------------------------------------------------------------------
+def claim(run_id: Any) -> bool:
+    """Mark a queued run as running by this worker, unless its thread already has a running
+    run. Returns whether this worker now owns it."""
+    from .models import Run, Thread
+
+    with transaction.atomic():
+        run = Run.objects.filter(pk=run_id).values("thread_id", "status").first()
+        if run is None or run["status"] != Run.Status.QUEUED:
+            return False
+        if connection.features.has_select_for_update:
+            Thread.objects.select_for_update().filter(pk=run["thread_id"]).first()
+        if Run.objects.filter(thread_id=run["thread_id"], status=Run.Status.RUNNING).exists():
+            return False
+        now = timezone.now()
+        return bool(
+            Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+                status=Run.Status.RUNNING, worker=worker_name(), started_at=now, lease_expires_at=now + LEASE
+            )
+        )
+
+
+def claim_next() -> Any | None:
+    """Claim the oldest queued run whose thread is idle (for ``run_executor`` workers)."""
+    from .models import Run
+
+    candidates = Run.objects.filter(status=Run.Status.QUEUED).order_by("created_at")
+    if connection.features.has_select_for_update_skip_locked:
+        with transaction.atomic():
+            ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:20])
+    else:
+        ids = list(candidates.values_list("id", flat=True)[:20])
+    for run_id in ids:
+        if claim(run_id):
+            return run_id
+    return None
+
+
+# -- executing --------------------------------------------------------------------------------
+def _command(run: Any, graph: Any, config: dict, serde: Any) -> Any:
+    """The runtime input of a run: its input, ``Command(resume=...)``, or ``None`` (continue)."""
+    from .models import Checkpoint, Run
+    from .runtime import Command
+
+    payload = serde.loads(run.input)
+    if run.kind == Run.Kind.START:
+        # a start that was cut off after its input checkpoint continues instead of restarting
+        started = Checkpoint.objects.filter(thread_id=run.thread_id).exists()
+        return None if started else payload
+    if run.kind == Run.Kind.RESUME:
+        pending = {intr.id for intr in graph.get_state(config).interrupts}
+        answers = {k: v for k, v in payload["resume"].items() if k in pending}
+        return Command(resume=answers) if answers else None
+    return None
+
+
+def execute_run(run_id: Any) -> str | None:
+    """Claim and execute one run; returns its final status, or ``None`` if not claimed.
+
+    Never raises: a failing workflow marks the run and its thread ``error``.
+    """
+    close_old_connections()
+    try:
+        claimed = claim(run_id)
+    except Exception:
+        logger.exception("could not claim run %s", run_id)
+        connections.close_all()
+        return None
+    if not claimed:
+        connections.close_all()
+        return None
+    return execute_claimed(run_id)
+
+
+def execute_claimed(run_id: Any) -> str | None:
+    """Execute a run this worker has claimed, then wake the thread's next queued run."""
+    try:
+        status = _execute_claimed(run_id)
+        _wake_next_of_thread(run_id)
+        return status
+    except Exception:
+        logger.exception("executor failed on run %s", run_id)
+        return None
+    finally:
+        connections.close_all()
+
+
+def _execute_claimed(run_id: Any) -> str:
+    from . import registry
+    from .checkpointer import DjangoSaver
+    from .models import Run
+
+    run = Run.objects.select_related("thread").get(pk=run_id)
+    thread = run.thread
+    group = thread.group_name
+    saver = DjangoSaver()
+    serde = saver.serde
+    group_send(group, {"type": "thread.status", "run_id": str(run.pk), "status": "running",
+                       "result": None, "error": ""})
+    try:
+        graph = registry.get(thread.workflow).entrypoint
+        if not isinstance(graph.checkpointer, DjangoSaver):
+            graph = graph.copy(checkpointer=saver)
+        config = {"configurable": {"thread_id": thread.thread_id}}
+        command = _command(run, graph, config, serde)
+        seq = 0
+        for mode, chunk in graph.stream(command, config, stream_mode=STREAM_MODES):
+            seq += 1
+            group_send(group, {
+                "type": "thread.chunk", "run_id": str(run.pk), "seq": seq, "mode": mode,
+                "chunk": _display_chunk(mode, chunk, serde),
+            })
+        state = graph.get_state(config)
+    except Exception as exc:
+        logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
+        return _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")
+    if state.interrupts:
+        return _finish(run, Run.Status.INTERRUPTED, result=None, error="")
+    return _finish(run, Run.Status.SUCCESS, result=serde.to_display(state.values), error="")
+
+
+def _display_chunk(mode: str, chunk: Any, serde: Any) -> Any:
+    """JSON-able form of a stream chunk (interrupts as ``{"id", "value"}`` dicts)."""
+    if mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
+        return {"__interrupt__": [
+            {"id": intr.id, "value": serde.to_display(intr.value)} for intr in chunk["__interrupt__"]
+        ]}
+    return serde.to_display(chunk)
+
+
+def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
+    from .models import Interrupt, Run, Thread
+
+    thread_status = {
+        Run.Status.INTERRUPTED: Thread.Status.INTERRUPTED,
+        Run.Status.SUCCESS: Thread.Status.DONE,
+        Run.Status.ERROR: Thread.Status.ERROR,
+    }[status]
+    now = timezone.now()
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=error, lease_expires_at=None)
+        fields: dict[str, Any] = {"status": thread_status, "error": error, "updated_at": now}
+        if status == Run.Status.SUCCESS:
+            fields["result"] = result
+            Interrupt.objects.filter(thread_id=run.thread_id, status=Interrupt.Status.PENDING).update(
+                status=Interrupt.Status.CANCELLED, resolved_at=now
+            )
+        elif status == Run.Status.INTERRUPTED and Run.objects.filter(
+            thread_id=run.thread_id, status=Run.Status.QUEUED
+        ).exists():
+            fields["status"] = Thread.Status.RUNNING  # another answer is already queued
+        Thread.objects.filter(pk=run.thread_id).update(**fields)
+    group_send(f"thread.{run.thread_id}", {
+        "type": "thread.status", "run_id": str(run.pk), "status": fields["status"],
+        "result": result, "error": error,
+    })
+    group_send(INBOX_GROUP, {"type": "inbox.changed"})
+    return status
+
+
+def _wake_next_of_thread(run_id: Any) -> None:
+    from .models import Run
+
+    thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+    nxt = (
+        Run.objects.filter(thread_id=thread_id, status=Run.Status.QUEUED)
+        .order_by("created_at").values_list("id", flat=True).first()
+    )
+    if nxt is not None:
+        wake(nxt)

@@ -1,0 +1,37 @@
+"""``manage.py run_executor``: a worker process that executes queued runs from the database.
+
+For the scale-out setup (``FLOWSITE_EXECUTOR=external``, PostgreSQL, ``REDIS_URL`` so that chunks
+reach browsers across processes). Several workers may run at once: runs are claimed with
+``SELECT ... FOR UPDATE SKIP LOCKED`` and a conditional update.
+"""
+
+import concurrent.futures
+import time
+
+from django.core.management.base import BaseCommand
+
+from workflows import executor
+
+
+class Command(BaseCommand):
+    help = "Execute queued workflow runs from the database (several at once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--concurrency", type=int, default=4, help="Runs executed at once.")
+        parser.add_argument("--poll", type=float, default=0.5, help="Seconds between polls when idle.")
+        parser.add_argument("--once", action="store_true", help="Exit when no run is queued.")
+
+    def handle(self, *args, concurrency: int, poll: float, once: bool, **options):
+        executor.recover()
+        self.stdout.write(f"run_executor {executor.worker_name()}: {concurrency} at once")
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            running: set[concurrent.futures.Future] = set()
+            while True:
+                running = {f for f in running if not f.done()}
+                run_id = executor.claim_next() if len(running) < concurrency else None
+                if run_id is not None:
+                    running.add(pool.submit(executor.execute_claimed, run_id))
+                    continue
+                if once and not running:
+                    return
+                time.sleep(poll)
