@@ -1,0 +1,20 @@
+"""A workflow shared by the test process and its subprocess (cross-process resume)."""
+
+from pathlib import Path
+
+from workflows import DjangoSaver, entrypoint, interrupt, task
+
+
+@task
+def write_essay(request: dict) -> str:
+    # record each execution in a file, so both processes' calls can be counted
+    with Path(request["log"]).open("a") as log:
+        log.write("write_essay\n")
+    return f"An essay about topic: {request['topic']}"
+
+
+@entrypoint(checkpointer=DjangoSaver())
+def crossproc_essay(request: dict) -> dict:
+    essay = write_essay(request).result()
+    is_approved = interrupt({"essay": essay, "action": "Please approve/reject the essay"})
+    return {"essay": essay, "is_approved": is_approved}

@@ -1,0 +1,126 @@
+"""DjangoSaver: storage shapes, and a run interrupted in one process resumed in another."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.workflows.crossproc_workflow import crossproc_essay
+from workflows import Command, DjangoSaver, entrypoint, interrupt, task
+from workflows.models import Checkpoint, Interrupt, PendingWrite, Thread
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """A URL naming the database this test runs on (the test database)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    user = s.get("USER") or "postgres"
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interrupt_in_one_process_resume_in_another(tmp_path):
+    log = tmp_path / "calls.log"
+    config = {"configurable": {"thread_id": "cross-1"}}
+    first = crossproc_essay.invoke({"topic": "cat", "log": str(log)}, config)
+    assert [i.value["essay"] for i in first["__interrupt__"]] == ["An essay about topic: cat"]
+    assert Interrupt.objects.pending().filter(thread__thread_id="cross-1").count() == 1
+
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT)}
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.workflows.resume_child", "cross-1", "true"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout.strip().splitlines()[-1]) == {
+        "essay": "An essay about topic: cat",
+        "is_approved": True,
+    }
+    # the task ran once, in the first process; the second replayed its stored result
+    assert log.read_text().splitlines() == ["write_essay"]
+    # and the second process's completion is visible here, from the database
+    state = crossproc_essay.get_state(config)
+    assert state.values == {"essay": "An essay about topic: cat", "is_approved": True}
+    assert state.next == ()
+    assert [s.metadata["source"] for s in crossproc_essay.get_state_history(config)] == ["loop", "input"]
+    assert Interrupt.objects.pending().filter(thread__thread_id="cross-1").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_for_an_interrupted_run(tmp_path):
+    config = {"configurable": {"thread_id": "rows-1"}}
+    crossproc_essay.invoke({"topic": "dog", "log": str(tmp_path / "log")}, config)
+    thread = Thread.objects.get(thread_id="rows-1")
+    (ckpt,) = Checkpoint.objects.filter(thread=thread)
+    assert (ckpt.source, ckpt.step, ckpt.parent_checkpoint_id) == ("input", -1, None)
+    channels = sorted(PendingWrite.objects.filter(thread=thread).values_list("channel", flat=True))
+    assert channels == ["__interrupt__", "__return__"]
+    task_write = PendingWrite.objects.get(thread=thread, channel="__return__")
+    assert task_write.task_path.endswith(", write_essay")
+    assert task_write.checkpoint_id == ckpt.checkpoint_id
+    (intr,) = Interrupt.objects.filter(thread=thread)
+    assert intr.status == Interrupt.Status.PENDING
+    assert intr.value == {"essay": "An essay about topic: dog", "action": "Please approve/reject the essay"}
+
+    crossproc_essay.invoke(Command(resume=False), config)
+    intr.refresh_from_db()
+    assert intr.status == Interrupt.Status.RESOLVED
+    loop = Checkpoint.objects.get(thread=thread, source="loop")
+    assert (loop.step, loop.parent_checkpoint_id) == (0, ckpt.checkpoint_id)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_non_serializable_input_writes_nothing():
+    @entrypoint(checkpointer=DjangoSaver())
+    def wf(value):
+        return value
+
+    with pytest.raises(TypeError, match="not serializable: builtins.object"):
+        wf.invoke(object(), {"configurable": {"thread_id": "bad-input"}})
+    assert not Checkpoint.objects.filter(thread__thread_id="bad-input").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_missing_thread_id_is_a_clear_error_and_writes_nothing():
+    with pytest.raises(ValueError, match="thread_id"):
+        crossproc_essay.invoke({"topic": "cat", "log": "/dev/null"}, {"configurable": {}})
+    assert not Thread.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_values_round_trip_through_the_database():
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    value = {
+        "when": dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC),
+        "id": uuid.UUID(int=7),
+        "amount": Decimal("1.10"),
+        "raw": b"\x00\x01",
+        "tags": {"a"},
+        "pair": (1, 2),
+    }
+
+    @task
+    def echo(v):
+        return v
+
+    @entrypoint(checkpointer=DjangoSaver())
+    def wf(v):
+        first = echo(v).result()
+        interrupt("wait")
+        return first
+
+    config = {"configurable": {"thread_id": "round-trip"}}
+    wf.invoke(value, config)
+    result = wf.invoke(Command(resume=True), config)
+    assert result == {**value, "pair": [1, 2]}  # tuples come back as lists, as in LangGraph
