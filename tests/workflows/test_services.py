@@ -1,0 +1,157 @@
+"""Services: starting, resuming and retrying runs; bad input is refused and writes nothing.
+
+Runs are executed explicitly with ``executor.execute_run`` (``FLOWSITE_EXECUTOR="external"``),
+so each step is deterministic.
+"""
+
+import pytest
+
+from workflows import entrypoint, executor, interrupt, registry, services, task
+from workflows.models import Interrupt, PendingWrite, Run, Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+attempts: list[str] = []
+
+
+@task
+def flaky(name: str) -> str:
+    attempts.append(name)
+    if len(attempts) == 1:
+        raise ConnectionError("the service is down")
+    return f"hello {name}"
+
+
+@entrypoint()
+def greet(name: str) -> str:
+    return flaky(name).result()
+
+
+registry.register("test-greet", greet, title="Greeting (flaky)")
+
+
+@pytest.fixture(autouse=True)
+def external_executor(settings):
+    settings.FLOWSITE_EXECUTOR = "external"
+
+
+def start(workflow="essay-review", value="cat"):
+    run = services.start_run(workflow=workflow, input=value)
+    assert executor.execute_run(run.pk) is not None
+    return Thread.objects.get(pk=run.thread_id)
+
+
+def test_essay_start_interrupt_resume():
+    thread = start()
+    assert thread.status == Thread.Status.INTERRUPTED
+    intr = Interrupt.objects.pending().get(thread=thread)
+    assert intr.value == {"essay": "An essay about topic: cat", "action": "Please approve/reject the essay"}
+
+    run = services.resume_run(interrupt=intr, value=True)
+    assert executor.execute_run(run.pk) == Run.Status.SUCCESS
+    thread.refresh_from_db()
+    assert thread.status == Thread.Status.DONE
+    assert thread.result == {"essay": "An essay about topic: cat", "is_approved": True}
+    # write_essay ran once: one stored result, replayed on resume
+    assert PendingWrite.objects.filter(thread=thread, channel="__return__").count() == 1
+
+
+def test_unknown_workflow_is_refused_and_writes_nothing():
+    with pytest.raises(registry.UnknownWorkflow, match="'nope'.*essay-review"):
+        services.start_run(workflow="nope", input="cat")
+    assert not Thread.objects.exists() and not Run.objects.exists()
+
+
+def test_non_serializable_input_is_refused_and_writes_nothing():
+    with pytest.raises(TypeError, match="builtins.object"):
+        services.start_run(workflow="essay-review", input=object())
+    assert not Thread.objects.exists()
+
+
+def test_double_submission_resumes_once():
+    intr = Interrupt.objects.pending().get(thread=start())
+    services.resume_run(interrupt=intr, value=True)
+    with pytest.raises(services.InterruptNotPending):
+        services.resume_run(interrupt=intr, value=False)
+    assert Run.objects.filter(kind=Run.Kind.RESUME).count() == 1
+    intr.refresh_from_db()
+    assert intr.resume_value is True
+
+
+SECTIONS = {"title": "T", "sections": [{"title": "A", "text": "a"}]}
+
+
+@pytest.mark.parametrize(
+    "workflow, input, value, message",
+    [
+        ("essay-review", "cat", None, "None is not a valid resume value"),
+        ("essay-review", "cat", object(), "not serializable: builtins.object"),
+        ("parallel-review", SECTIONS, {"approved": "yes"}, "'yes' is not of type 'boolean'"),
+        ("parallel-review", SECTIONS, {"comment": "hm"}, "'approved' is a required property"),
+    ],
+)
+def test_malformed_resume_values_are_refused_and_write_nothing(workflow, input, value, message):
+    intr = Interrupt.objects.pending().get(thread=start(workflow, input))
+    with pytest.raises(services.InvalidResumeValue, match=message):
+        services.resume_run(interrupt=intr, value=value)
+    intr.refresh_from_db()
+    assert intr.status == Interrupt.Status.PENDING
+    assert not Run.objects.filter(kind=Run.Kind.RESUME).exists()
+
+
+def test_resuming_a_finished_thread_is_refused():
+    thread = start()
+    intr = Interrupt.objects.pending().get(thread=thread)
+    executor.execute_run(services.resume_run(interrupt=intr, value=False).pk)
+    with pytest.raises(services.InterruptNotPending):
+        services.resume_run(interrupt=intr, value=True)
+
+
+def test_parallel_interrupts_are_all_pending_and_answered_in_any_order():
+    doc = {"title": "T", "sections": [{"title": "A", "text": "a"}, {"title": "B", "text": "b"}]}
+    thread = start("parallel-review", doc)
+    first, second = Interrupt.objects.pending().filter(thread=thread).order_by("value__section")
+    assert [first.value["section"], second.value["section"]] == ["A", "B"]
+
+    run_b = services.resume_run(interrupt=second, value={"approved": False, "comment": "too vague"})
+    run_a = services.resume_run(interrupt=first, value={"approved": True})
+    # one run per thread at a time: the second answer waits until the first has finished
+    assert executor.claim(run_b.pk)
+    assert not executor.claim(run_a.pk)
+    assert executor.execute_claimed(run_b.pk) == Run.Status.INTERRUPTED
+    assert executor.execute_run(run_a.pk) == Run.Status.SUCCESS
+    thread.refresh_from_db()
+    assert thread.result["summary"] == "1 of 2 sections approved"
+    assert [r["section"] for r in thread.result["reviews"]] == ["A", "B"]
+
+
+def test_failed_run_can_be_retried_and_replays_finished_work():
+    attempts.clear()
+    thread = start("test-greet", "ada")
+    assert thread.status == Thread.Status.ERROR
+    assert "ConnectionError: the service is down" in thread.error
+    with pytest.raises(services.ThreadNotRetryable):
+        services.retry_run(thread=Thread.objects.get(pk=start().pk))
+
+    run = services.retry_run(thread=thread)
+    assert executor.execute_run(run.pk) == Run.Status.SUCCESS
+    thread.refresh_from_db()
+    assert (thread.status, thread.result) == (Thread.Status.DONE, "hello ada")
+    assert attempts == ["ada", "ada"]
+
+
+def test_a_run_is_claimed_once():
+    run = services.start_run(workflow="essay-review", input="cat")
+    assert executor.claim(run.pk)
+    assert not executor.claim(run.pk)
+    assert executor.execute_run(run.pk) is None  # already running elsewhere
+
+
+def test_recover_requeues_runs_of_dead_workers():
+    run = services.start_run(workflow="essay-review", input="cat")
+    assert executor.claim(run.pk)
+    Run.objects.filter(pk=run.pk).update(worker=f"{executor.worker_name().rsplit(':', 1)[0]}:999999")
+    assert executor.recover() == 1
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED
+    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
