@@ -111,6 +111,20 @@ class BaseCheckpointSaver:
     def delete_thread(self, thread_id: str) -> None:
         raise NotImplementedError
 
+    def put_batch(self, ops: Sequence[tuple]) -> None:
+        """Apply several operations, in order, as one unit where the storage allows it.
+
+        Each op is ``("put", config, checkpoint, metadata, new_versions)`` or
+        ``("put_writes", config, writes, task_id, task_path)``. Not in LangGraph's interface:
+        the runtime uses it to store a run's writes in one transaction (``durability="async"``).
+        This default applies them one by one.
+        """
+        for op in ops:
+            if op[0] == "put":
+                self.put(*op[1:])
+            else:
+                self.put_writes(*op[1:])
+
     def get_next_version(self, current: int | None, channel: Any = None) -> int:
         return (current or 0) + 1
 

@@ -44,6 +44,7 @@ logger = logging.getLogger("workflows.runtime")
 
 STREAM_MODES = ("values", "updates", "custom", "checkpoints", "tasks", "debug", "messages")
 DURABILITY = ("sync", "async", "exit")
+ASYNC_FLUSH_SECONDS = 1.0
 MULTIPLE_PENDING = (
     "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
     "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts"
@@ -229,7 +230,9 @@ class Run:
         self.lock = threading.Lock()
         self.global_resume: Any = _DONE
         self.writes: dict[str, dict[str, Any]] = {}
-        self.buffer: list[tuple[str, list, str]] = []  # durability="exit"
+        self.ops: list[tuple] = []  # checkpointer operations not yet flushed
+        self.ops_since: float | None = None
+        self.parent_config: dict | None = None
         self.surfaced: list[tuple[int, Interrupt]] = []
         self.futures: list = []
         self.call_seq = itertools.count()
@@ -288,17 +291,40 @@ class Run:
                 slot[channel] = value
         if self.saver is None:
             return
-        if self.durability == "exit":
-            for channel, value in writes:
-                self.serde.dumps(value)  # raise TypeError now, not at exit
-            with self.lock:
-                self.buffer.append((task_id, writes, task_path))
-            return
-        self._io(self.saver.put_writes, self.checkpoint_config, writes, task_id, task_path)
+        if self.durability != "sync":
+            for _channel, value in writes:
+                self.serde.dumps(value)  # raise TypeError now, in the writing task
+        self._submit(("put_writes", self.checkpoint_config, writes, task_id, task_path))
 
-    def _put_checkpoint(self, parent_config: dict, checkpoint: dict, metadata: dict) -> dict:
-        versions = {k: v for k, v in checkpoint["channel_versions"].items()}
-        return self._io(self.saver.put, parent_config, checkpoint, metadata, versions)
+    def _submit(self, op: tuple) -> None:
+        """Hand a checkpointer operation over according to ``durability``.
+
+        ``"sync"``: stored before the run goes on. ``"async"`` (the default, as in LangGraph):
+        buffered and stored in one batch when the run stops (interrupt, error or completion) or
+        when the oldest buffered operation is older than ``ASYNC_FLUSH_SECONDS``; so a run that
+        finishes quickly costs one transaction. ``"exit"``: stored only when the run stops.
+        """
+        if self.durability == "sync":
+            self._io(self.saver.put_batch, [op])
+            return
+        with self.lock:
+            self.ops.append(op)
+            if self.ops_since is None:
+                self.ops_since = time.monotonic()
+            due = self.durability == "async" and time.monotonic() - self.ops_since > ASYNC_FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self, *extra: tuple) -> None:
+        """Store the buffered operations (and ``extra`` ones) in one ``put_batch`` call."""
+        with self.lock:
+            ops, self.ops, self.ops_since = [*self.ops, *extra], [], None
+        if ops:
+            self._io(self.saver.put_batch, ops)
+
+    @staticmethod
+    def _put_op(parent_config: dict, checkpoint: dict, metadata: dict) -> tuple:
+        return ("put", parent_config, checkpoint, metadata, dict(checkpoint["channel_versions"]))
 
     def _new_checkpoint(self, values: dict, step: int, parent: dict | None) -> dict:
         versions = dict(parent["channel_versions"]) if parent else {}
@@ -423,11 +449,9 @@ class Run:
         }
         if self.saver is None:
             return
-        if self.durability == "exit":
-            self.serde.dumps(values)
-            self._parent_config = base
-            return
-        self.checkpoint_config = self._put_checkpoint(base, self.checkpoint, self.metadata)
+        self.parent_config = base
+        self.serde.dumps(values)  # TypeError for a non-serializable input, before any write
+        self._submit(self._put_op(base, self.checkpoint, self.metadata))
         self._emit_checkpoint(self.checkpoint, self.metadata, base if saved else None)
 
     def _emit_checkpoint(self, checkpoint: dict, metadata: dict, parent: dict | None) -> None:
@@ -565,7 +589,7 @@ class Run:
     def _interrupted(self) -> None:
         self.status = "interrupted"
         self.interrupts = tuple(intr for _seq, intr in sorted(self.surfaced, key=lambda s: s[0]))
-        self._flush_exit()
+        self.flush()
         chunk = {"__interrupt__": self.interrupts}
         self.emit("updates", chunk)
         self.emit("values", chunk)
@@ -581,21 +605,13 @@ class Run:
         self.status = "error"
         try:
             self.write(entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.name}")
-            self._flush_exit()
+            self.flush()
         except Exception:  # the original error matters more
             logger.exception("could not record the error of run on %s", self.config)
         if self.wants("tasks"):
             self.emit("tasks", {
                 "id": entry_id, "name": self.graph.name, "error": exc, "result": {}, "interrupts": [],
             })
-
-    def _flush_exit(self) -> None:
-        if self.saver is None or self.durability != "exit":
-            return
-        self.checkpoint_config = self._put_checkpoint(self._parent_config, self.checkpoint, self.metadata)
-        for task_id, writes, task_path in self.buffer:
-            self._io(self.saver.put_writes, self.checkpoint_config, writes, task_id, task_path)
-        self.buffer.clear()
 
     def _completed(self, result: Any) -> None:
         from .func import entrypoint  # the final() marker lives with the decorator
@@ -613,8 +629,11 @@ class Run:
             metadata = self._metadata("loop", self.step + 1)
             parent = self.checkpoint_config
             if self.durability == "exit":
-                parent = self._parent_config
-            self._put_checkpoint(parent, checkpoint, metadata)
+                # only the final checkpoint is stored, as a child of the thread's previous one
+                parent = self.parent_config or self.checkpoint_config
+                with self.lock:
+                    self.ops.clear()
+            self.flush(self._put_op(parent, checkpoint, metadata))
             self.step += 1
             self.emit("updates", {name: value})
             self.emit("values", value)
