@@ -13,7 +13,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .runtime.checkpoint import (
@@ -24,6 +24,17 @@ from .runtime.checkpoint import (
     write_idx,
 )
 from .runtime.serde import JsonPlusSerializer
+
+
+def _last_per_key(rows: list, keys: list[str]) -> list[list]:
+    """Upsert batches: the last row per key wins, and rows that set ``task_path`` are kept
+    apart from rows that leave it as it is."""
+    latest: dict[tuple, Any] = {}
+    for row in rows:
+        latest[tuple(getattr(row, k if k != "thread" else "thread_id") for k in keys)] = row
+    with_path = [r for r in latest.values() if r.task_path]
+    without = [r for r in latest.values() if not r.task_path]
+    return [group for group in (with_path, without) if group]
 
 
 def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
@@ -49,17 +60,17 @@ class DjangoSaver(BaseCheckpointSaver):
         self.using = using
 
     # -- helpers ----------------------------------------------------------------------------
-    def _thread(self, thread_id: str):
+    def _thread_pk(self, thread_id: str) -> int:
+        """The ``Thread`` row's pk for ``thread_id``, creating the row if missing
+        (``INSERT ... ON CONFLICT DO NOTHING``: no savepoint, safe against concurrent creators)."""
         from .models import Thread
 
-        thread = Thread.objects.using(self.using).filter(thread_id=thread_id).first()
-        if thread is None:
-            try:
-                with transaction.atomic(using=self.using):
-                    thread = Thread.objects.using(self.using).create(thread_id=thread_id)
-            except IntegrityError:  # created concurrently
-                thread = Thread.objects.using(self.using).get(thread_id=thread_id)
-        return thread
+        threads = Thread.objects.using(self.using)
+        pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).first()
+        if pk is None:
+            threads.bulk_create([Thread(thread_id=thread_id)], ignore_conflicts=True)
+            pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).get()
+        return pk
 
     def _tuple(self, row: Any, thread_id: str) -> CheckpointTuple:
         from .models import PendingWrite
@@ -127,76 +138,111 @@ class DjangoSaver(BaseCheckpointSaver):
                 return
 
     def put(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
-        from .models import Checkpoint
-
-        thread_id = get_thread_id(config)
+        self.put_batch([("put", config, checkpoint, metadata, new_versions)])
         ns = config["configurable"].get("checkpoint_ns", "")
-        data = self.serde.dumps(checkpoint).decode()
-        thread = self._thread(thread_id)
-        with transaction.atomic(using=self.using):
-            Checkpoint.objects.using(self.using).update_or_create(
-                thread=thread,
-                checkpoint_ns=ns,
-                checkpoint_id=checkpoint["id"],
-                defaults={
-                    "parent_checkpoint_id": get_checkpoint_id(config),
-                    "step": metadata.get("step", 0),
-                    "source": metadata.get("source", "input"),
-                    "data": data,
-                    "metadata": self.serde.encode(metadata),
-                },
-            )
-        return _config(thread_id, ns, checkpoint["id"])
+        return _config(get_thread_id(config), ns, checkpoint["id"])
 
     def put_writes(
         self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
-        from .models import Interrupt, PendingWrite
+        self.put_batch([("put_writes", config, writes, task_id, task_path)])
 
-        thread_id = get_thread_id(config)
-        ns = config["configurable"].get("checkpoint_ns", "")
-        checkpoint_id = get_checkpoint_id(config)
-        rows = [(channel, value, self.serde.dumps(value).decode()) for channel, value in writes]
-        thread = self._thread(thread_id)
+    def put_batch(self, ops: Sequence[tuple]) -> None:
+        """Apply checkpoints and pending writes in ONE transaction (see the base class).
+
+        Values are serialized first, so a ``TypeError`` leaves the database untouched.
+        Checkpoints are upserted; writes of special channels are upserted, others
+        insert-or-ignore (LangGraph's rules); ``Interrupt`` rows follow ``__interrupt__`` writes.
+        """
+        from .models import Checkpoint, PendingWrite
+
+        checkpoints, special, normal, interrupts = [], [], [], []
         now = timezone.now()
-        with transaction.atomic(using=self.using):
-            for position, (channel, value, blob) in enumerate(rows):
+        thread_ids = set()
+        for op in ops:
+            config = op[1]
+            thread_id = get_thread_id(config)
+            thread_ids.add(thread_id)
+            ns = config["configurable"].get("checkpoint_ns", "")
+            if op[0] == "put":
+                _, _, checkpoint, metadata, _versions = op
+                checkpoints.append((thread_id, Checkpoint(
+                    checkpoint_ns=ns,
+                    checkpoint_id=checkpoint["id"],
+                    parent_checkpoint_id=get_checkpoint_id(config),
+                    step=metadata.get("step", 0),
+                    source=metadata.get("source", "input"),
+                    data=self.serde.dumps(checkpoint).decode(),
+                    metadata=self.serde.encode(metadata),
+                    created_at=now,
+                )))
+                continue
+            _, _, writes, task_id, task_path = op
+            checkpoint_id = get_checkpoint_id(config)
+            for position, (channel, value) in enumerate(writes):
                 idx = write_idx(channel, position)
-                key = dict(
-                    thread=thread, checkpoint_ns=ns, checkpoint_id=checkpoint_id, task_id=task_id, idx=idx
+                row = PendingWrite(
+                    checkpoint_ns=ns, checkpoint_id=checkpoint_id, task_id=task_id, idx=idx,
+                    channel=channel, value=self.serde.dumps(value).decode(), task_path=task_path,
+                    created_at=now,
                 )
-                if idx < 0:
-                    defaults = {"channel": channel, "value": blob}
-                    if task_path:
-                        defaults["task_path"] = task_path
-                    PendingWrite.objects.using(self.using).update_or_create(**key, defaults=defaults)
-                else:
-                    PendingWrite.objects.using(self.using).get_or_create(
-                        **key, defaults={"channel": channel, "value": blob, "task_path": task_path}
-                    )
+                (special if idx < 0 else normal).append((thread_id, row))
                 if channel == "__interrupt__":
-                    self._sync_interrupts(thread, checkpoint_id, task_id, value, now)
+                    interrupts.append((thread_id, checkpoint_id, task_id, value))
+        self._apply(checkpoints, special, normal, interrupts, thread_ids, now)
 
-    def _sync_interrupts(self, thread: Any, checkpoint_id: str, task_id: str, interrupts: list, now) -> None:
-        """Keep ``Interrupt`` rows equal to the task's pending ``__interrupt__`` write."""
+    def _apply(self, checkpoints, special, normal, interrupts, thread_ids, now) -> None:
+        from .models import Checkpoint, PendingWrite
+
+        with transaction.atomic(using=self.using):
+            threads = {thread_id: self._thread_pk(thread_id) for thread_id in thread_ids}
+            for thread_id, row in checkpoints + special + normal:
+                row.thread_id = threads[thread_id]
+            db = self.using or "default"
+            if checkpoints:
+                Checkpoint.objects.using(db).bulk_create(
+                    [row for _, row in checkpoints],
+                    update_conflicts=True,
+                    unique_fields=["thread", "checkpoint_ns", "checkpoint_id"],
+                    update_fields=["parent_checkpoint_id", "step", "source", "data", "metadata"],
+                )
+            keys = ["thread", "checkpoint_ns", "checkpoint_id", "task_id", "idx"]
+            for rows in _last_per_key([row for _, row in special], keys):
+                update = ["channel", "value"] + (["task_path"] if rows[0].task_path else [])
+                PendingWrite.objects.using(db).bulk_create(
+                    rows, update_conflicts=True, unique_fields=keys, update_fields=update
+                )
+            if normal:
+                PendingWrite.objects.using(db).bulk_create(
+                    [row for _, row in normal], ignore_conflicts=True
+                )
+            for thread_id, checkpoint_id, task_id, value in interrupts:
+                self._sync_interrupts(threads[thread_id], checkpoint_id, task_id, value, now)
+
+    def _sync_interrupts(self, thread: int, checkpoint_id: str, task_id: str, interrupts: list, now) -> None:
+        """Keep ``Interrupt`` rows equal to the task's pending ``__interrupt__`` write: new ones
+        pending, the task's earlier ones (now answered) resolved."""
         from .models import Interrupt
 
+        rows = Interrupt.objects.using(self.using)
         current = {intr.id for intr in interrupts}
-        Interrupt.objects.using(self.using).filter(
-            thread=thread, task_id=task_id, status=Interrupt.Status.PENDING
-        ).exclude(interrupt_id__in=current).update(status=Interrupt.Status.RESOLVED, resolved_at=now)
-        for intr in interrupts:
-            Interrupt.objects.using(self.using).update_or_create(
-                thread=thread,
-                interrupt_id=intr.id,
-                defaults={
-                    "checkpoint_id": checkpoint_id,
-                    "task_id": task_id,
-                    "value": self.serde.to_display(intr.value),
-                    "response_schema": intr.response_schema,
-                    "status": Interrupt.Status.PENDING,
-                    "resolved_at": None,
-                },
+        rows.filter(thread_id=thread, task_id=task_id, status=Interrupt.Status.PENDING).exclude(
+            interrupt_id__in=current
+        ).update(status=Interrupt.Status.RESOLVED, resolved_at=now)
+        if interrupts:
+            rows.bulk_create(
+                [
+                    Interrupt(
+                        thread_id=thread, interrupt_id=intr.id, checkpoint_id=checkpoint_id,
+                        task_id=task_id, value=self.serde.to_display(intr.value),
+                        response_schema=intr.response_schema, status=Interrupt.Status.PENDING,
+                        created_at=now,
+                    )
+                    for intr in interrupts
+                ],
+                update_conflicts=True,
+                unique_fields=["thread", "interrupt_id"],
+                update_fields=["checkpoint_id", "task_id", "value", "response_schema"],
             )
 
     def delete_thread(self, thread_id: str) -> None:

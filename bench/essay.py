@@ -1,0 +1,197 @@
+"""Benchmark: the seed's essay workflow on Flowsite and on LangGraph, in the same process.
+
+Each run is the seed's essay workflow: ``stream("cat")`` (task, then interrupt), then
+``stream(Command(resume=True))`` on a new thread. Prints per-run medians (ms), the ratio
+Flowsite / LangGraph, and for the databases the writing transactions per run (PostgreSQL:
+the delta of ``pg_current_xact_id()`` over N runs, every table included) and bytes stored per
+run.
+
+Usage::
+
+    .venv/bin/python bench/essay.py [-n 200] [--pg postgres://postgres@127.0.0.1:5432/test]
+
+Savers compared: InMemorySaver vs InMemorySaver; DjangoSaver on SQLite vs LangGraph's
+SqliteSaver; DjangoSaver on PostgreSQL vs PostgresSaver (when ``--pg`` is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build(api):
+    """The seed's essay workflow, written once for either API."""
+
+    @api.task
+    def write_essay(topic: str) -> str:
+        return f"An essay about topic: {topic}"
+
+    def workflow(topic: str) -> dict:
+        essay = write_essay("cat").result()
+        is_approved = api.interrupt({"essay": essay, "action": "Please approve/reject the essay"})
+        return {"essay": essay, "is_approved": is_approved}
+
+    return lambda saver: api.entrypoint(checkpointer=saver)(workflow)
+
+
+def lg_api():
+    import langgraph.func
+    import langgraph.types
+
+    return argparse.Namespace(
+        entrypoint=langgraph.func.entrypoint, task=langgraph.func.task,
+        interrupt=langgraph.types.interrupt, Command=langgraph.types.Command,
+    )
+
+
+def fs_api():
+    import workflows
+
+    return argparse.Namespace(
+        entrypoint=workflows.entrypoint, task=workflows.task,
+        interrupt=workflows.interrupt, Command=workflows.Command,
+    )
+
+
+def one_run(wf, api, thread_id: str) -> None:
+    cfg = {"configurable": {"thread_id": thread_id}}
+    chunks = list(wf.stream("cat", cfg))
+    assert "__interrupt__" in chunks[-1], chunks
+    (final,) = list(wf.stream(api.Command(resume=True), cfg))
+    assert next(iter(final.values()))["is_approved"] is True, final
+
+
+def timed(wf, api, n: int, prefix: str) -> tuple[float, float]:
+    """Median ms per run and peak KiB allocated during one extra run."""
+    for i in range(min(20, n)):  # warm-up
+        one_run(wf, api, f"{prefix}-warm-{i}")
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        one_run(wf, api, f"{prefix}-{i}")
+        times.append(time.perf_counter() - start)
+    tracemalloc.start()
+    one_run(wf, api, f"{prefix}-mem")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(times) * 1e3, peak / 1024
+
+
+def pg_xact(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return int(conn.execute("select pg_current_xact_id()::text::bigint").fetchone()[0])
+
+
+def pg_bytes(url: str, tables: list[str]) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        total = 0
+        for table in tables:
+            row = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+            if row[0]:
+                total += conn.execute(f"select coalesce(sum(pg_column_size(t.*)), 0) from {table} t").fetchone()[0]
+        return total
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowsite.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+DJANGO_TABLES = ["workflows_thread", "workflows_checkpoint", "workflows_pendingwrite",
+                 "workflows_interrupt", "workflows_run", "reviews_decision"]
+LG_PG_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_writes"]
+
+
+def row(label: str, fs: tuple, lg: tuple, extra: str = "") -> None:
+    print(f"{label:<34} {fs[0]:>9.3f} {lg[0]:>9.3f} {fs[0] / lg[0]:>7.2f}x "
+          f"{fs[1]:>9.0f} {lg[1]:>9.0f}  {extra}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=200, help="runs per saver (default 200)")
+    parser.add_argument("--pg", help="PostgreSQL URL: also compare DjangoSaver and PostgresSaver there")
+    args = parser.parse_args()
+    fs, lg = fs_api(), lg_api()
+    tag = f"{os.getpid()}-{int(time.time())}"
+
+    import langgraph
+
+    print(f"Essay workflow, N={args.n} runs each (stream to interrupt + stream resume); "
+          f"langgraph {getattr(langgraph, '__version__', '1.2.22')}, Python {sys.version.split()[0]}")
+    print(f"{'saver':<34} {'flowsite':>9} {'langgraph':>9} {'ratio':>8} {'fs KiB':>9} {'lg KiB':>9}  per run")
+    print(f"{'':<34} {'ms/run':>9} {'ms/run':>9}")
+
+    from langgraph.checkpoint.memory import InMemorySaver as LgMemory
+
+    import workflows
+
+    row("in memory", timed(build(fs)(workflows.InMemorySaver()), fs, args.n, f"m{tag}"),
+        timed(build(lg)(LgMemory()), lg, args.n, f"m{tag}"))
+
+    if args.pg:
+        database_url = args.pg
+    else:
+        database_url = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    setup_django(database_url)
+    from workflows import DjangoSaver
+
+    if not args.pg:
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = Path(tempfile.mkdtemp()) / "lg.sqlite3"
+        conn = sqlite3.connect(path, check_same_thread=False)
+        conn.execute("pragma journal_mode=wal")
+        lg_saver = SqliteSaver(conn)
+        lg_saver.setup()
+        fs_t = timed(build(fs)(DjangoSaver()), fs, args.n, f"s{tag}")
+        lg_t = timed(build(lg)(lg_saver), lg, args.n, f"s{tag}")
+        db = Path(database_url.removeprefix("sqlite:///"))
+        runs = args.n + min(20, args.n) + 1
+        size = lambda p: sum(f.stat().st_size for f in p.parent.glob(p.name + "*"))  # noqa: E731
+        row("SQLite: DjangoSaver vs SqliteSaver", fs_t, lg_t,
+            f"file bytes/run: flowsite {size(db) / runs:.0f}, langgraph {size(path) / runs:.0f}")
+        return
+
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(args.pg) as lg_saver:
+        lg_saver.setup()
+        fs_wf, lg_wf = build(fs)(DjangoSaver()), build(lg)(lg_saver)
+        fs_t = timed(fs_wf, fs, args.n, f"p{tag}")
+        lg_t = timed(lg_wf, lg, args.n, f"p{tag}")
+        counts = {}
+        for name, wf, api, tables in (("fs", fs_wf, fs, DJANGO_TABLES), ("lg", lg_wf, lg, LG_PG_TABLES)):
+            k = 50
+            before_x, before_b = pg_xact(args.pg), pg_bytes(args.pg, tables)
+            for i in range(k):
+                one_run(wf, api, f"x{name}{tag}-{i}")
+            after_x, after_b = pg_xact(args.pg), pg_bytes(args.pg, tables)
+            counts[name] = ((after_x - before_x - 1) / k, (after_b - before_b) / k)
+        row("PostgreSQL: DjangoSaver vs PostgresSaver", fs_t, lg_t,
+            f"writing transactions/run: flowsite {counts['fs'][0]:.1f}, langgraph {counts['lg'][0]:.1f}; "
+            f"row bytes/run: flowsite {counts['fs'][1]:.0f}, langgraph {counts['lg'][1]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
