@@ -12,7 +12,8 @@ raised errors, state snapshots). ``normalize`` makes the two comparable:
   chunk is not a ``list``);
 * ids differ between the libraries (checkpoint ids are time-based, and task and interrupt ids are
   derived from them), so each distinct id becomes a placeholder numbered by first appearance:
-  ``<intr:0>`` for 32-hex interrupt ids, ``<uuid:0>`` for checkpoint and task ids. Equal ids get
+  ``<intr:0>`` for 32-hex interrupt ids, ``<uuid:0>`` for checkpoint and task ids (also inside
+  namespaces such as ``"wf:<uuid:1>"``). Equal ids get
   equal placeholders, so a transcript also pins *which* ids are stable across replays;
 * ISO timestamps become ``<ts>``.
 """
@@ -74,6 +75,7 @@ API_IDS = [api.name for api in APIS]
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+EMBEDDED_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ISO_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
 
@@ -109,7 +111,8 @@ class Normalizer:
                 return self._placeholder("uuid", obj)
             if ISO_TS.match(obj):
                 return "<ts>"
-            return obj
+            # namespaces such as "wf:<task id>|inner:<task id>"
+            return EMBEDDED_UUID.sub(lambda m: self._placeholder("uuid", m.group()), obj)
         if isinstance(obj, (_fs.Interrupt, _lg_types.Interrupt)):
             return N(
                 "Interrupt",

@@ -36,8 +36,9 @@ def get_store() -> Any:
 
 def get_stream_writer():
     """A callable ``writer(chunk)`` that emits ``custom`` stream chunks (a no-op when the caller
-    did not ask for ``custom``), as LangGraph's ``get_stream_writer``."""
-    return scope().run.custom_writer
+    did not ask for ``custom``), as LangGraph's ``get_stream_writer``. Chunks written from a task
+    carry the task's caller namespace (seen with ``subgraphs=True`` or ``version="v2"``)."""
+    return scope().writer
 
 
 def interrupt(value: Any, *, response_schema: Any = None) -> Any:

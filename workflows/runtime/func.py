@@ -48,7 +48,9 @@ class _TaskFunction:
 
     def call(self, scope: Any, args: tuple, kwargs: dict) -> Any:
         """Run the body with injected ``config``/``writer``/``store``/``previous``/``runtime``."""
-        injected = scope.run.graph.injectables(scope.run, scope.run.previous, self._params, kwargs)
+        injected = scope.run.graph.injectables(
+            scope.run, scope.run.previous, self._params, kwargs, writer=scope.writer
+        )
         return self.func(*args, **kwargs, **injected)
 
     def clear_cache(self, cache: Any = None) -> None:
@@ -130,14 +132,18 @@ class Pregel:
         return clone
 
     # -- injection --------------------------------------------------------------------------
-    def injectables(self, run: Run, previous: Any, params: dict, explicit: dict) -> dict:
-        """Values for the injectable parameters ``params`` declares (as in LangGraph §1.10)."""
+    def injectables(
+        self, run: Run, previous: Any, params: dict, explicit: dict, writer: Any = None
+    ) -> dict:
+        """Values for the injectable parameters ``params`` declares (as in LangGraph §1.10).
+        ``writer`` is the caller's ``custom`` stream writer (default: the entrypoint body's)."""
+        writer = writer or run.custom_writer
         values = {
             "config": lambda: run.config,
             "previous": lambda: previous,
-            "writer": lambda: run.custom_writer,
+            "writer": lambda: writer,
             "store": lambda: self.store,
-            "runtime": lambda: _Runtime(run, previous),
+            "runtime": lambda: _Runtime(run, previous, writer),
         }
         return {
             name: make()
@@ -191,13 +197,13 @@ class Pregel:
 
     def _stream(self, input, config, context, stream_mode, durability, subgraphs, version):
         modes, single = self._modes(stream_mode)
-        for mode, chunk in iterate(
+        for mode, chunk, ns in iterate(
             lambda emit: self._run(config, modes, durability, emit, context), input
         ):
             if version == "v2":
-                yield {"type": mode, "ns": (), "data": chunk}
+                yield _v2_chunk(mode, chunk, ns)
             elif subgraphs:
-                yield ((), chunk) if single else ((), mode, chunk)
+                yield (ns, chunk) if single else (ns, mode, chunk)
             else:
                 yield chunk if single else (mode, chunk)
 
@@ -226,9 +232,8 @@ class Pregel:
             )
         chunks: list = []
         modes = (stream_mode,) if stream_mode != "values" else ()
-        run = self._run(config, modes, durability, lambda _m, c: chunks.append(c), context)
-        if run.prepare(input):
-            run.execute()
+        run = self._run(config, modes, durability, lambda _m, c, _ns=(): chunks.append(c), context)
+        run.run(input)
         return _invoke_result(run, stream_mode, chunks, version)
 
     async def astream(self, input: Any, config: dict | None = None, **kwargs: Any) -> AsyncIterator[Any]:
@@ -267,10 +272,9 @@ class Pregel:
         modes = (stream_mode,) if stream_mode != "values" else ()
 
         def work() -> Run:
-            run = self._run(config, modes, kwargs.get("durability"), lambda _m, c: chunks.append(c),
-                            kwargs.get("context"))
-            if run.prepare(input):
-                run.execute()
+            run = self._run(config, modes, kwargs.get("durability"),
+                            lambda _m, c, _ns=(): chunks.append(c), kwargs.get("context"))
+            run.run(input)
             return run
 
         run = await asyncio.to_thread(work)
@@ -351,6 +355,18 @@ class Pregel:
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
 
+def _v2_chunk(mode: str, chunk: Any, ns: tuple) -> dict:
+    """A ``version="v2"`` stream part (LangGraph's ``StreamPart``): ``{"type", "ns", "data"}``;
+    ``values`` parts also carry ``"interrupts"``, taken out of the chunk's ``__interrupt__``."""
+    if mode != "values":
+        return {"type": mode, "ns": ns, "data": chunk}
+    interrupts: tuple = ()
+    if isinstance(chunk, dict) and "__interrupt__" in chunk:
+        chunk = dict(chunk)
+        interrupts = chunk.pop("__interrupt__")
+    return {"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts}
+
+
 def _invoke_result(run: Run, stream_mode: str, chunks: list, version: str) -> Any:
     if stream_mode != "values":
         return chunks
@@ -367,10 +383,10 @@ def _invoke_result(run: Run, stream_mode: str, chunks: list, version: str) -> An
 class _Runtime:
     """The ``runtime`` injectable: ``context``, ``store``, ``stream_writer``, ``previous``."""
 
-    def __init__(self, run: Run, previous: Any) -> None:
+    def __init__(self, run: Run, previous: Any, writer: Any) -> None:
         self.context = run.context
         self.store = run.graph.store
-        self.stream_writer = run.custom_writer
+        self.stream_writer = writer
         self.previous = previous
 
 

@@ -22,6 +22,8 @@ import logging
 import os
 import queue
 import random
+import socket
+import uuid
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +40,7 @@ from .types import (
     Interrupt,
     PregelTask,
     RetryPolicy,
+    ThreadBusyError,
 )
 
 logger = logging.getLogger("workflows.runtime")
@@ -151,6 +154,18 @@ class Scope:
         self.interrupts_seen = 0
         self.resume: list = list(run.task_writes(task_id).get("__resume__", ()))
 
+    @property
+    def writer(self) -> Callable[[Any], None]:
+        """The ``custom`` stream writer of this body or task (a no-op when ``custom`` is not
+        streamed). As in LangGraph, a chunk carries the namespace of the caller, e.g. ``()`` from
+        the entrypoint body, ``('wf:<task_id>',)`` from a task it called; ``subgraphs=True`` and
+        ``version="v2"`` show it."""
+        run = self.run
+        if "custom" not in run.modes:
+            return _no_writer
+        ns = tuple(self.ns.split("|")[:-1])
+        return lambda chunk: run.emit("custom", chunk, ns)
+
     def interrupt(self, value: Any, response_schema: Any) -> Any:
         schema_type, schema_dict = _schema(response_schema)
         index = self.interrupts_seen
@@ -168,6 +183,10 @@ class Scope:
         )
         self.run.graph.checkpointer and self.run.serde.dumps(intr)  # TypeError before pausing
         raise GraphInterrupt((intr,), task_id=self.task_id)
+
+
+def _no_writer(chunk: Any) -> None:
+    pass
 
 
 def _schema(response_schema: Any) -> tuple[Any, dict | None]:
@@ -201,9 +220,10 @@ def _validated(answer: Any, schema_type: Any, schema_dict: dict | None) -> Any:
 class Run:
     """One invocation of an entrypoint on one thread.
 
-    ``emit(mode, chunk)`` receives stream chunks of the requested ``modes`` while the run
-    executes. After :meth:`execute`, ``status`` is ``"done"``, ``"interrupted"`` or the run has
-    raised; ``output`` is the caller-facing value and ``interrupts`` the surfaced interrupts.
+    ``emit(mode, chunk, ns)`` receives stream chunks of the requested ``modes`` while the run
+    executes (``ns`` is the namespace tuple, ``()`` except for ``custom`` chunks of tasks).
+    After :meth:`execute`, ``status`` is ``"done"``, ``"interrupted"`` or the run has raised;
+    ``output`` is the caller-facing value and ``interrupts`` the surfaced interrupts.
     """
 
     def __init__(
@@ -213,7 +233,7 @@ class Run:
         *,
         modes: tuple[str, ...],
         durability: str | None,
-        emit: Callable[[str, Any], None],
+        emit: Callable[[str, Any, tuple], None],
         context: Any = None,
     ) -> None:
         durability = durability or "async"
@@ -240,7 +260,7 @@ class Run:
         self.output: Any = None
         self.interrupts: tuple[Interrupt, ...] = ()
         self.custom_writer = (
-            (lambda chunk: self.emit("custom", chunk)) if "custom" in modes else (lambda chunk: None)
+            (lambda chunk: self.emit("custom", chunk)) if "custom" in modes else _no_writer
         )
         self.saved = None
         self.checkpoint: dict | None = None
@@ -251,18 +271,26 @@ class Run:
         self.previous: Any = None
         self.end_value: Any = None
         self.entry_id = ""
+        self.owner: str | None = None  # token of this run's hold on the thread
 
     # -- emission ---------------------------------------------------------------------------
-    def emit(self, mode: str, chunk: Any) -> None:
+    def emit(self, mode: str, chunk: Any, ns: tuple = ()) -> None:
+        """Stream ``chunk`` if ``mode`` was asked for; ``tasks`` and ``checkpoints`` chunks are
+        also wrapped for ``debug`` as LangGraph does: ``{"step", "timestamp", "type", "payload"}``
+        where ``step`` is a checkpoint's own step, and for task events the step being executed
+        (the input checkpoint's step + 1)."""
         if mode in self.modes:
-            self._emit(mode, chunk)
+            self._emit(mode, chunk, ns)
         if "debug" in self.modes and mode in ("tasks", "checkpoints"):
-            kind = "checkpoint" if mode == "checkpoints" else (
-                "task_result" if "result" in chunk or "error" in chunk else "task"
-            )
+            if mode == "checkpoints":
+                kind, step = "checkpoint", chunk["metadata"]["step"]
+            else:
+                kind = "task_result" if "result" in chunk or "error" in chunk else "task"
+                step = self.metadata.get("step", self.step) + 1
             self._emit(
                 "debug",
-                {"step": self.step, "timestamp": now_iso(), "type": kind, "payload": chunk},
+                {"step": step, "timestamp": now_iso(), "type": kind, "payload": chunk},
+                ns,
             )
 
     def wants(self, mode: str) -> bool:
@@ -352,6 +380,36 @@ class Run:
         return meta
 
     # -- preparation ------------------------------------------------------------------------
+    def run(self, input: Any) -> None:
+        """Prepare and execute the run while holding the thread (``acquire_thread``), so a
+        second run started on the same thread at once is refused with ``ThreadBusyError``."""
+        saver = self.saver
+        thread_id = self.config["configurable"].get("thread_id")
+        if saver is None or thread_id is None:
+            if self.prepare(input):
+                self.execute()
+            return
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        if not self._io(saver.acquire_thread, str(thread_id), self.owner):
+            raise ThreadBusyError(
+                f"Thread {thread_id!r} is busy: another run is executing on it; "
+                "try again when it has finished"
+            )
+        try:
+            if self.prepare(input):
+                self.execute()
+        finally:
+            if self.owner is not None:
+                owner, self.owner = self.owner, None
+                self._io(saver.release_thread, str(thread_id), owner)
+
+    def _release_ops(self) -> list[tuple]:
+        """The op that gives the thread back, to commit with the run's last writes (once)."""
+        if self.owner is None or self.saver is None:
+            return []
+        owner, self.owner = self.owner, None
+        return [("release", self.checkpoint_config or self.config, owner)]
+
     def prepare(self, input: Any) -> bool:
         """Load the thread and write what the run starts from. Returns ``False`` when there is
         nothing to execute (resuming a finished thread returns its last value)."""
@@ -391,6 +449,7 @@ class Run:
                 self.status = "done"
                 return False
             self._adopt(saved)
+            self._emit_resumed_checkpoint(saved)
             self._resolve_resume(input.resume)
             self.emit("values", values.get("__end__")) if "values" in self.modes else None
             return True
@@ -401,6 +460,7 @@ class Run:
             if not pending_run:
                 raise EmptyInputError("Received no input for __start__")
             self._adopt(saved)
+            self._emit_resumed_checkpoint(saved)
             self.emit("values", values.get("__end__")) if "values" in self.modes else None
             return True
         self._start(input, source="input")
@@ -454,7 +514,24 @@ class Run:
         self._submit(self._put_op(base, self.checkpoint, self.metadata))
         self._emit_checkpoint(self.checkpoint, self.metadata, base if saved else None)
 
-    def _emit_checkpoint(self, checkpoint: dict, metadata: dict, parent: dict | None) -> None:
+    def _emit_resumed_checkpoint(self, saved: Any) -> None:
+        """Stream the input checkpoint a resume continues, as LangGraph does at the start of the
+        run: its entrypoint task shows the interrupts being answered, or the recorded error
+        (``{"id", "name", "error", "state"}``)."""
+        if not self.wants("checkpoints"):
+            return
+        entry = self.task_writes(self.entry_task_id())
+        task = {"id": self.entry_task_id(), "name": self.graph.name}
+        if entry.get("__error__"):
+            task.update(error=entry["__error__"], state=None)
+        else:
+            interrupts = tuple(_interrupt_dict(i) for _t, i in self.pending_interrupts())
+            task.update(interrupts=interrupts, state=None)
+        self._emit_checkpoint(saved.checkpoint, saved.metadata, saved.parent_config, [task])
+
+    def _emit_checkpoint(
+        self, checkpoint: dict, metadata: dict, parent: dict | None, tasks: list | None = None
+    ) -> None:
         if not self.wants("checkpoints"):
             return
         values = checkpoint["channel_values"]
@@ -470,7 +547,8 @@ class Run:
             "values": values.get("__end__"),
             "metadata": metadata,
             "next": [self.graph.name] if pending else [],
-            "tasks": [{"id": self.entry_task_id(), "name": self.graph.name, "interrupts": (), "state": None}]
+            "tasks": (tasks or [{"id": self.entry_task_id(), "name": self.graph.name,
+                                 "interrupts": (), "state": None}])
             if pending else [],
         })
 
@@ -546,6 +624,7 @@ class Run:
                 result = _run_coroutine(self._async_body(kwargs))
             else:
                 result = self.graph.func(self.input, **kwargs)
+                self._returned(result)
                 self._wait_all()
         except GraphInterrupt as gi:
             self._wait_all()
@@ -571,6 +650,7 @@ class Run:
 
     async def _async_body(self, kwargs: dict) -> Any:
         result = await self.graph.func(self.input, **kwargs)
+        self._returned(result)
         pending = [f for f in self.futures if isinstance(f, asyncio.Future) and not f.done()]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
@@ -589,23 +669,23 @@ class Run:
     def _interrupted(self) -> None:
         self.status = "interrupted"
         self.interrupts = tuple(intr for _seq, intr in sorted(self.surfaced, key=lambda s: s[0]))
-        self.flush()
-        chunk = {"__interrupt__": self.interrupts}
-        self.emit("updates", chunk)
-        self.emit("values", chunk)
+        self.flush(*self._release_ops())
+        self.emit("updates", {"__interrupt__": self.interrupts})
+        # as the v1 invoke result: merged into the thread's last value when that is a dict
+        last = dict(self.end_value) if isinstance(self.end_value, dict) else {}
+        self.emit("values", {**last, "__interrupt__": self.interrupts})
         if self.wants("tasks"):
             self.emit("tasks", {
                 "id": self.entry_task_id(), "name": self.graph.name, "error": None, "result": {},
                 "interrupts": [_interrupt_dict(i) for i in self.interrupts],
             })
-        if self.wants("checkpoints"):
-            self._emit_checkpoint(self.checkpoint, self.metadata, self.saved.config if self.saved else None)
+        # an interrupt writes no checkpoint, so none is streamed (LangGraph)
 
     def _failed(self, entry_id: str, exc: BaseException) -> None:
         self.status = "error"
         try:
             self.write(entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.name}")
-            self.flush()
+            self.flush(*self._release_ops())
         except Exception:  # the original error matters more
             logger.exception("could not record the error of run on %s", self.config)
         if self.wants("tasks"):
@@ -613,17 +693,26 @@ class Run:
                 "id": entry_id, "name": self.graph.name, "error": exc, "result": {}, "interrupts": [],
             })
 
-    def _completed(self, result: Any) -> None:
-        from .func import entrypoint  # the final() marker lives with the decorator
+    def _returned(self, result: Any) -> None:
+        """The body returned ``result``: stream the entrypoint's update and task result now, as
+        LangGraph does when its node finishes, i.e. before tasks it did not wait for (reference
+        §1.7: ``[{'wf': 'returned-early'}, {'bg': 1}]``)."""
+        value, _save = _final(result)
+        self.emit("updates", {self.graph.name: value})
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": self.entry_task_id(), "name": self.graph.name, "error": None,
+                                "result": {"__end__": value}, "interrupts": []})
 
-        if isinstance(result, entrypoint.final):
-            value, save = result.value, result.save
-        else:
-            value = save = result
+    def _completed(self, result: Any) -> None:
+        value, save = _final(result)
         self.status = "done"
         self.output = value
-        name = self.graph.name
         if self.saver is not None:
+            if self.durability != "exit":
+                # the entrypoint's output, as a pending write of the input checkpoint (LangGraph's
+                # record of the step: its snapshot in get_state_history shows it as the result)
+                self.write(self.entry_task_id(), [("__end__", value), ("__previous__", save)],
+                           f"~__pregel_pull, {self.graph.name}")
             values = {"__end__": value, "__previous__": save}
             checkpoint = self._new_checkpoint(values, self.step + 1, self.checkpoint)
             metadata = self._metadata("loop", self.step + 1)
@@ -633,20 +722,12 @@ class Run:
                 parent = self.parent_config or self.checkpoint_config
                 with self.lock:
                     self.ops.clear()
-            self.flush(self._put_op(parent, checkpoint, metadata))
+            self.flush(self._put_op(parent, checkpoint, metadata), *self._release_ops())
             self.step += 1
-            self.emit("updates", {name: value})
             self.emit("values", value)
-            if self.wants("tasks"):
-                self.emit("tasks", {"id": self.entry_task_id(), "name": name, "error": None,
-                                    "result": {"__end__": value}, "interrupts": []})
             self._emit_checkpoint(checkpoint, metadata, parent)
             return
-        self.emit("updates", {name: value})
         self.emit("values", value)
-        if self.wants("tasks"):
-            self.emit("tasks", {"id": self.entry_task_id(), "name": name, "error": None,
-                                "result": {"__end__": value}, "interrupts": []})
 
     # -- tasks ------------------------------------------------------------------------------
     def call_task(self, task: Any, parent: Scope, args: tuple, kwargs: dict) -> Any:
@@ -739,6 +820,15 @@ class Run:
                                 "result": {}, "interrupts": []})
 
 
+def _final(result: Any) -> tuple[Any, Any]:
+    """``(value, save)`` of an entrypoint's return value (``entrypoint.final`` or plain)."""
+    from .func import entrypoint  # the final() marker lives with the decorator
+
+    if isinstance(result, entrypoint.final):
+        return result.value, result.save
+    return result, result
+
+
 def _interrupt_dict(intr: Interrupt) -> dict:
     return {"value": intr.value, "id": intr.id, "response_schema": intr.response_schema}
 
@@ -822,28 +912,29 @@ async def _with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
 
 
 # -- driving a run for stream/invoke ----------------------------------------------------------
-def iterate(make_run: Callable[[Callable[[str, Any], None]], Run], input: Any) -> Iterator[tuple[str, Any]]:
-    """Execute a run in a worker thread and yield ``(mode, chunk)`` as it produces them."""
+def iterate(
+    make_run: Callable[[Callable[[str, Any, tuple], None]], Run], input: Any
+) -> Iterator[tuple[str, Any, tuple]]:
+    """Execute a run in a worker thread and yield ``(mode, chunk, ns)`` as it produces them."""
     chunks: queue.SimpleQueue = queue.SimpleQueue()
-    run = make_run(lambda mode, chunk: chunks.put((mode, chunk)))
+    run = make_run(lambda mode, chunk, ns=(): chunks.put((mode, chunk, ns)))
 
     def body() -> None:
         try:
-            if run.prepare(input):
-                run.execute()
+            run.run(input)
         except BaseException as exc:
-            chunks.put((_DONE, exc))
+            chunks.put((_DONE, exc, ()))
         else:
-            chunks.put((_DONE, None))
+            chunks.put((_DONE, None, ()))
 
     worker_pool().submit(contextvars.copy_context().run, body)
     while True:
-        mode, chunk = chunks.get()
+        mode, chunk, ns = chunks.get()
         if mode is _DONE:
             if chunk is not None:
                 raise chunk
             return
-        yield mode, chunk
+        yield mode, chunk, ns
 
 
 def task_from_state(run: Run) -> PregelTask:
