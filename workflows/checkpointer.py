@@ -9,11 +9,13 @@ checkpoint tables, it keeps ``Interrupt`` rows (what reviewers answer) in step w
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .runtime.checkpoint import (
@@ -24,6 +26,9 @@ from .runtime.checkpoint import (
     write_idx,
 )
 from .runtime.serde import JsonPlusSerializer
+
+
+RUN_LEASE = timedelta(minutes=15)
 
 
 def _last_per_key(rows: list, keys: list[str]) -> list[list]:
@@ -159,11 +164,15 @@ class DjangoSaver(BaseCheckpointSaver):
         checkpoints, special, normal, interrupts = [], [], [], []
         now = timezone.now()
         thread_ids = set()
+        releases = []
         for op in ops:
             config = op[1]
             thread_id = get_thread_id(config)
             thread_ids.add(thread_id)
             ns = config["configurable"].get("checkpoint_ns", "")
+            if op[0] == "release":
+                releases.append((thread_id, op[2]))
+                continue
             if op[0] == "put":
                 _, _, checkpoint, metadata, _versions = op
                 checkpoints.append((thread_id, Checkpoint(
@@ -189,10 +198,10 @@ class DjangoSaver(BaseCheckpointSaver):
                 (special if idx < 0 else normal).append((thread_id, row))
                 if channel == "__interrupt__":
                     interrupts.append((thread_id, checkpoint_id, task_id, value))
-        self._apply(checkpoints, special, normal, interrupts, thread_ids, now)
+        self._apply(checkpoints, special, normal, interrupts, releases, thread_ids, now)
 
-    def _apply(self, checkpoints, special, normal, interrupts, thread_ids, now) -> None:
-        from .models import Checkpoint, PendingWrite
+    def _apply(self, checkpoints, special, normal, interrupts, releases, thread_ids, now) -> None:
+        from .models import Checkpoint, PendingWrite, Thread
 
         with transaction.atomic(using=self.using):
             threads = {thread_id: self._thread_pk(thread_id) for thread_id in thread_ids}
@@ -218,6 +227,32 @@ class DjangoSaver(BaseCheckpointSaver):
                 )
             for thread_id, checkpoint_id, task_id, value in interrupts:
                 self._sync_interrupts(threads[thread_id], checkpoint_id, task_id, value, now)
+            for thread_id, owner in releases:
+                Thread.objects.using(db).filter(pk=threads[thread_id], run_owner=owner).update(
+                    run_owner="", run_lease_expires_at=None
+                )
+
+    def acquire_thread(self, thread_id: str, owner: str) -> bool:
+        """Lease the thread to one run with a conditional update of its row (free, or its lease
+        expired after ``RUN_LEASE``), creating the row if needed: one transaction, enforced by
+        the database across processes. Returns ``False`` when another run holds it."""
+        from .models import Thread
+
+        now = timezone.now()
+        with transaction.atomic(using=self.using):
+            pk = self._thread_pk(thread_id)
+            free = Q(run_owner="") | Q(run_owner=owner) | Q(run_lease_expires_at__lt=now)
+            taken = Thread.objects.using(self.using).filter(free, pk=pk).update(
+                run_owner=owner, run_lease_expires_at=now + RUN_LEASE
+            )
+        return taken == 1
+
+    def release_thread(self, thread_id: str, owner: str) -> None:
+        from .models import Thread
+
+        Thread.objects.using(self.using).filter(thread_id=thread_id, run_owner=owner).update(
+            run_owner="", run_lease_expires_at=None
+        )
 
     def _sync_interrupts(self, thread: int, checkpoint_id: str, task_id: str, interrupts: list, now) -> None:
         """Keep ``Interrupt`` rows equal to the task's pending ``__interrupt__`` write: new ones

@@ -36,6 +36,10 @@ class Thread(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    run_owner = models.CharField(
+        max_length=100, blank=True, help_text="Token of the run executing on this thread, if any."
+    )
+    run_lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

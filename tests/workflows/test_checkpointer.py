@@ -124,3 +124,39 @@ def test_values_round_trip_through_the_database():
     wf.invoke(value, config)
     result = wf.invoke(Command(resume=True), config)
     assert result == {**value, "pair": [1, 2]}  # tuples come back as lists, as in LangGraph
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_run_on_a_busy_thread_is_refused_by_the_database(tmp_path):
+    import threading
+    import time
+
+    from tests.workflows.crossproc_workflow import slow_run
+
+    started, release = tmp_path / "started", tmp_path / "release"
+    request = {"started": str(started), "release": str(release)}
+    config = {"configurable": {"thread_id": "busy-1"}}
+    results = []
+    first = threading.Thread(target=lambda: results.append(slow_run.invoke(request, config)))
+    first.start()
+    deadline = time.monotonic() + 10
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists()
+
+    # another process, with nothing shared but the database, is refused
+    env = {**os.environ, "DATABASE_URL": database_url(), "PYTHONPATH": str(ROOT)}
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.workflows.start_child", "busy-1", json.dumps(request)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert child.stdout.strip().splitlines()[-1].startswith(
+        "ThreadBusyError: Thread 'busy-1' is busy"
+    ), child.stdout + child.stderr
+
+    release.touch()
+    first.join(10)
+    assert results == ["released"]
+    assert Thread.objects.get(thread_id="busy-1").run_owner == ""
+    # free again: the next run goes ahead
+    assert slow_run.invoke(request, config) == "released"

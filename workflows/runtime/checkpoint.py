@@ -73,6 +73,8 @@ class BaseCheckpointSaver:
 
     def __init__(self, *, serde: JsonPlusSerializer | None = None) -> None:
         self.serde = serde or JsonPlusSerializer()
+        self._locks: dict[str, str] = {}  # thread_id -> owner (process-local default)
+        self._locks_guard = threading.Lock()
 
     # -- sync --------------------------------------------------------------------------------
     def get(self, config: dict) -> dict | None:
@@ -122,8 +124,28 @@ class BaseCheckpointSaver:
         for op in ops:
             if op[0] == "put":
                 self.put(*op[1:])
+            elif op[0] == "release":
+                self.release_thread(get_thread_id(op[1]), op[2])
             else:
                 self.put_writes(*op[1:])
+
+    def acquire_thread(self, thread_id: str, owner: str) -> bool:
+        """Take the thread for one run by ``owner`` (an opaque token). Returns ``False`` when
+        another run holds it, so two runs on one thread at once cannot corrupt it. Not in
+        LangGraph's interface (its server serialises runs per thread instead)."""
+        with self._locks_guard:
+            holder = self._locks.get(thread_id)
+            if holder is not None and holder != owner:
+                return False
+            self._locks[thread_id] = owner
+            return True
+
+    def release_thread(self, thread_id: str, owner: str) -> None:
+        """Give the thread back (a no-op unless ``owner`` holds it). Also batched as the op
+        ``("release", config, owner)`` so that it commits with a run's last writes."""
+        with self._locks_guard:
+            if self._locks.get(thread_id) == owner:
+                del self._locks[thread_id]
 
     def get_next_version(self, current: int | None, channel: Any = None) -> int:
         return (current or 0) + 1
