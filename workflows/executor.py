@@ -110,8 +110,9 @@ def wake_on_commit(run_id: Any) -> None:
 
 def recover() -> int:
     """Requeue runs left ``running`` by a dead process of this host or with an expired lease,
-    and wake every queued run. Returns how many runs were woken."""
-    from .models import Run
+    free threads held by dead processes of this host, and wake every queued run. Returns how
+    many runs were woken."""
+    from .models import Run, Thread
 
     now = timezone.now()
     host = socket.gethostname()
@@ -122,6 +123,12 @@ def recover() -> int:
             if dead or (run.lease_expires_at and run.lease_expires_at < now):
                 Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=run.worker).update(
                     status=Run.Status.QUEUED, worker="", lease_expires_at=None
+                )
+        for thread in Thread.objects.exclude(run_owner="").only("pk", "run_owner"):
+            owner_host, pid = (thread.run_owner.split(":") + ["", ""])[:2]
+            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                Thread.objects.filter(pk=thread.pk, run_owner=thread.run_owner).update(
+                    run_owner="", run_lease_expires_at=None
                 )
         queued = list(Run.objects.filter(status=Run.Status.QUEUED).values_list("id", flat=True))
     finally:

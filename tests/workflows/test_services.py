@@ -155,3 +155,12 @@ def test_recover_requeues_runs_of_dead_workers():
     run.refresh_from_db()
     assert run.status == Run.Status.QUEUED
     assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+
+
+def test_recover_frees_threads_held_by_dead_processes():
+    thread = start()
+    host = executor.worker_name().rsplit(":", 1)[0]
+    Thread.objects.filter(pk=thread.pk).update(run_owner=f"{host}:999999:abc")
+    executor.recover()
+    thread.refresh_from_db()
+    assert thread.run_owner == ""
