@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from workflows.admin import ReadOnlyAdmin, pretty_json
+
+from .models import Decision
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "user", "workflow", "thread_link", "interrupt"]
+    list_filter = ["kind", "created_at", "interrupt__thread__workflow"]
+    search_fields = ["user__username", "interrupt__thread__thread_id", "interrupt__interrupt_id"]
+    list_select_related = ["user", "interrupt__thread"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "kind", "user", "interrupt", "thread_link", "run", "value_display"]
+    readonly_fields = fields
+
+    @admin.display(description="Workflow", ordering="interrupt__thread__workflow")
+    def workflow(self, obj: Decision) -> str:
+        return obj.interrupt.thread.workflow
+
+    @admin.display(description="Thread")
+    def thread_link(self, obj: Decision) -> str:
+        thread = obj.interrupt.thread
+        url = reverse("workflows:thread", args=[thread.pk])
+        return format_html('<a href="{}">{}</a>', url, thread.title or thread.thread_id)
+
+    @admin.display(description="Resume value")
+    def value_display(self, obj: Decision) -> str:
+        return pretty_json(obj.value)
+
+    def view_on_site(self, obj: Decision) -> str:
+        return reverse("reviews:interrupt", args=[obj.interrupt_id])

@@ -1,0 +1,52 @@
+"""The audit log of reviewers' answers to interrupts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Decision(models.Model):
+    """Who answered an interrupt, how, and with what resume value.
+
+    Written in the same transaction as the resume (``reviews.services.answer_interrupt``): a
+    resumed run always has its decision, and a decision always its run. ``Command(resume=...)``
+    cannot carry identity, so this row is where it lives.
+    """
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        RESPOND = "respond", "Responded"
+        EDIT = "edit", "Edited"
+
+    interrupt = models.ForeignKey(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="decisions"
+    )
+    # PROTECT: an audit row must not lose its author; deactivate users instead of deleting them.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+    )
+    kind = models.CharField(max_length=16, choices=Kind)
+    value = models.JSONField(null=True, blank=True, help_text="The resume value sent to the run.")
+    run = models.ForeignKey(
+        "workflows.Run",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The resume run this decision queued.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # An interrupt is answered once; the database says no to a second answer even if
+            # two requests got past the service's conditional update.
+            models.UniqueConstraint(fields=["interrupt"], name="one_decision_per_interrupt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.user} on interrupt {self.interrupt_id}"
