@@ -1,24 +1,27 @@
 """Typed JSON serializer for checkpoints, task results, inputs and interrupt values.
 
 Round-trips JSON types plus ``datetime``/``date``/``time``/``timedelta``, ``UUID``, ``Decimal``,
-``bytes``, ``set``/``frozenset``, dataclasses and pydantic models; tuples come back as lists, as
-with LangGraph's msgpack serializer. Anything else raises ``TypeError`` naming the type, before
-anything is written.
+``bytes``/``bytearray``, ``set``/``frozenset``/``deque``, ``pathlib`` paths, enums, dataclasses and
+pydantic models; tuples come back as lists, as with LangGraph's msgpack serializer. Anything else
+raises ``TypeError`` naming the type, before anything is written.
 
-Loading never imports or instantiates arbitrary classes (no pickle): dataclasses and pydantic
-models are rebuilt only when their class is on the allowlist (``register_type`` or the
-serializer's ``allowed_types``); an unknown class loads as a plain ``dict`` of its fields and logs
-a warning. This is the behaviour LangGraph is moving to with ``LANGGRAPH_STRICT_MSGPACK``.
+Loading never imports or instantiates arbitrary classes (no pickle): dataclasses, pydantic
+models and enums are rebuilt only when their class is on the allowlist (``register_type`` or the
+serializer's ``allowed_types``); an unknown class loads as a plain ``dict`` of its fields (an enum
+member as its value) and logs a warning. This is the behaviour LangGraph is moving to with ``LANGGRAPH_STRICT_MSGPACK``.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import dataclasses
 import datetime as dt
+import enum
 import importlib
 import json
 import logging
+import pathlib
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -27,6 +30,7 @@ from typing import Any
 logger = logging.getLogger("workflows.serde")
 
 TAG = "__fs__"
+_PATH_CLASSES = {"PurePath", "PurePosixPath", "PureWindowsPath", "Path", "PosixPath", "WindowsPath"}
 _REGISTERED: dict[str, type] = {}
 
 
@@ -36,7 +40,7 @@ def type_path(cls: type) -> str:
 
 
 def register_type(cls: type) -> type:
-    """Allow instances of ``cls`` (a dataclass or pydantic model) to be rebuilt on load.
+    """Allow instances of ``cls`` (a dataclass, pydantic model or enum) to be rebuilt on load.
 
     Usable as a class decorator. Types used as ``interrupt(response_schema=...)`` are registered
     automatically.
@@ -94,9 +98,16 @@ class JsonPlusSerializer:
         if isinstance(obj, Decimal):
             return {TAG: "decimal", "v": str(obj)}
         if isinstance(obj, (bytes, bytearray)):
-            return {TAG: "bytes", "v": base64.b64encode(bytes(obj)).decode("ascii")}
+            kind = "bytearray" if isinstance(obj, bytearray) else "bytes"
+            return {TAG: kind, "v": base64.b64encode(bytes(obj)).decode("ascii")}
         if isinstance(obj, (set, frozenset)):
             return {TAG: type(obj).__name__, "v": [self.encode(v) for v in obj]}
+        if isinstance(obj, collections.deque):
+            return {TAG: "deque", "v": [self.encode(v) for v in obj]}
+        if isinstance(obj, enum.Enum):
+            return {TAG: "enum", "t": type_path(type(obj)), "v": self.encode(obj.value)}
+        if isinstance(obj, pathlib.PurePath) and type(obj).__name__ in _PATH_CLASSES:
+            return {TAG: "path", "t": type(obj).__name__, "v": str(obj)}
         from .types import Interrupt  # local: types imports nothing from here
 
         if isinstance(obj, Interrupt):
@@ -165,6 +176,25 @@ class JsonPlusSerializer:
                 return Decimal(v)
             case "bytes":
                 return base64.b64decode(v)
+            case "bytearray":
+                return bytearray(base64.b64decode(v))
+            case "deque":
+                return collections.deque(self.decode(x) for x in v)
+            case "path":
+                if data["t"] not in _PATH_CLASSES:
+                    raise ValueError(f"Unknown path class {data['t']!r}")
+                return getattr(pathlib, data["t"])(v)
+            case "enum":
+                value = self.decode(v)
+                cls = self._class(data["t"])
+                if cls is None:
+                    logger.warning(
+                        "Loading %s as its value: the type is not on the serializer's allowlist "
+                        "(workflows.register_type or WORKFLOWS_SERDE_ALLOWED_TYPES)",
+                        data["t"],
+                    )
+                    return value
+                return cls(value)
             case "set":
                 return {self._hashable(self.decode(x)) for x in v}
             case "frozenset":
