@@ -25,8 +25,10 @@ def scope() -> Scope:
 
 
 def get_config() -> dict:
-    """The running entrypoint's config (``configurable`` holds ``thread_id`` and checkpoint keys)."""
-    return scope().run.config
+    """The config of the running body or task: the caller's, plus ``checkpoint_ns``,
+    ``checkpoint_id`` and ``checkpoint_map`` in ``configurable`` and ``langgraph_*`` keys in
+    ``metadata`` (as LangGraph's ``get_config``)."""
+    return scope().config
 
 
 def get_store() -> Any:

@@ -49,7 +49,7 @@ class _TaskFunction:
     def call(self, scope: Any, args: tuple, kwargs: dict) -> Any:
         """Run the body with injected ``config``/``writer``/``store``/``previous``/``runtime``."""
         injected = scope.run.graph.injectables(
-            scope.run, scope.run.previous, self._params, kwargs, writer=scope.writer
+            scope.run, scope.run.previous, self._params, kwargs, scope=scope
         )
         return self.func(*args, **kwargs, **injected)
 
@@ -133,13 +133,14 @@ class Pregel:
 
     # -- injection --------------------------------------------------------------------------
     def injectables(
-        self, run: Run, previous: Any, params: dict, explicit: dict, writer: Any = None
+        self, run: Run, previous: Any, params: dict, explicit: dict, scope: Any = None
     ) -> dict:
         """Values for the injectable parameters ``params`` declares (as in LangGraph §1.10).
-        ``writer`` is the caller's ``custom`` stream writer (default: the entrypoint body's)."""
-        writer = writer or run.custom_writer
+        ``scope`` is the body or task being called: its ``config`` (with its ``checkpoint_ns``
+        and ``langgraph_*`` metadata) and its ``custom`` stream writer."""
+        writer = scope.writer if scope is not None else run.custom_writer
         values = {
-            "config": lambda: run.config,
+            "config": lambda: scope.config if scope is not None else run.config,
             "previous": lambda: previous,
             "writer": lambda: writer,
             "store": lambda: self.store,
@@ -151,8 +152,8 @@ class Pregel:
             if name in params and name not in explicit
         }
 
-    def injected_kwargs(self, run: Run, previous: Any) -> dict:
-        return self.injectables(run, previous, self._params, {})
+    def injected_kwargs(self, run: Run, previous: Any, scope: Any = None) -> dict:
+        return self.injectables(run, previous, self._params, {}, scope=scope)
 
     # -- running ----------------------------------------------------------------------------
     def _modes(self, stream_mode: Any) -> tuple[tuple[str, ...], bool]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import dataclasses
 import itertools
 import logging
 import os
@@ -155,6 +156,44 @@ class Scope:
         self.resume: list = list(run.task_writes(task_id).get("__resume__", ()))
 
     @property
+    def config(self) -> dict:
+        """The config this body or task sees (``get_config()``, the ``config`` parameter), as in
+        LangGraph: the caller's config whose ``configurable`` also holds ``checkpoint_ns`` (this
+        scope's namespace, e.g. ``"wf:<id>|task:<id>"``), ``checkpoint_id`` (``None``) and
+        ``checkpoint_map`` (each enclosing namespace -> the run's input checkpoint id), and whose
+        ``metadata`` holds ``thread_id`` and ``langgraph_step/node/triggers/path/checkpoint_ns``.
+        """
+        run = self.run
+        base = run.config
+        checkpoint_id = run.checkpoint["id"] if run.checkpoint else None
+        parts = self.ns.split("|")
+        checkpoint_map = {base["configurable"].get("checkpoint_ns", ""): checkpoint_id}
+        checkpoint_map.update({"|".join(parts[:i]): checkpoint_id for i in range(1, len(parts))})
+        path: tuple = ("__pregel_pull", run.graph.name)
+        for index in self.path:
+            path = ("__pregel_push", path, index, True)
+        metadata = {**base.get("metadata", {})}
+        if "thread_id" in base["configurable"]:
+            metadata["thread_id"] = base["configurable"]["thread_id"]
+        metadata.update(
+            langgraph_step=run.metadata.get("step", run.step) + 1,
+            langgraph_node=self.name,
+            langgraph_triggers=("__pregel_push",) if self.path else ("__start__",),
+            langgraph_path=path,
+            langgraph_checkpoint_ns=self.ns,
+        )
+        return {
+            **base,
+            "configurable": {
+                **base["configurable"],
+                "checkpoint_map": checkpoint_map,
+                "checkpoint_id": None,
+                "checkpoint_ns": self.ns,
+            },
+            "metadata": metadata,
+        }
+
+    @property
     def writer(self) -> Callable[[Any], None]:
         """The ``custom`` stream writer of this body or task (a no-op when ``custom`` is not
         streamed). As in LangGraph, a chunk carries the namespace of the caller, e.g. ``()`` from
@@ -245,7 +284,7 @@ class Run:
         self.modes = modes
         self.durability = durability
         self._emit = emit
-        self.context = context
+        self.context = _coerce_context(getattr(graph, "context_schema", None), context)
         self.config = _with_defaults(config)
         self.lock = threading.Lock()
         self.global_resume: Any = _DONE
@@ -615,7 +654,7 @@ class Run:
         name = self.graph.name
         entry_id = self.entry_task_id()
         scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
-        kwargs = self.graph.injected_kwargs(self, self.previous)
+        kwargs = self.graph.injected_kwargs(self, self.previous, scope)
         if self.wants("tasks"):
             self.emit("tasks", {"id": entry_id, "name": name, "input": self.input, "triggers": ("__start__",)})
         token = current_scope.set(scope)
@@ -818,6 +857,16 @@ class Run:
         if self.wants("tasks"):
             self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": exc,
                                 "result": {}, "interrupts": []})
+
+
+def _coerce_context(schema: Any, context: Any) -> Any:
+    """``invoke(..., context={...})``: a dict is turned into the entrypoint's ``context_schema``
+    when that is a dataclass or pydantic model (LangGraph's ``_coerce_context``)."""
+    if isinstance(context, dict) and isinstance(schema, type) and (
+        dataclasses.is_dataclass(schema) or hasattr(schema, "model_fields")
+    ):
+        return schema(**context)
+    return context
 
 
 def _final(result: Any) -> tuple[Any, Any]:
