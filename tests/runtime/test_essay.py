@@ -269,3 +269,28 @@ def test_new_input_on_interrupted_thread_starts_fresh(saver_factory):
     assert t["again"] == [{"write_essay": ESSAY}, {"__interrupt__": (intr(1),)}]
     assert t["calls"] == ["cat", "cat"]
     assert [(m["source"], m["step"]) for m in t["history"]] == [("input", 0), ("input", -1)]
+
+
+def test_interrupt_shape(saver_factory):
+    import dataclasses
+
+    def scenario(api, saver):
+        wf = build_essay(api, saver, [])
+        (intr,) = wf.invoke("cat", cfg("t1"))["__interrupt__"]
+        return {
+            "fields": [f.name for f in dataclasses.fields(api.Interrupt)],
+            "repr": repr(intr).replace(intr.id, "<id>"),
+            "attrs": (intr.value, intr.response_schema),
+            "equal": api.Interrupt(value=1, id="a" * 32) == api.Interrupt(value=1, id="a" * 32),
+            "default_id": api.Interrupt(value=1).id,
+        }
+
+    t = same(run_both(scenario, saver_factory))
+    assert t == {
+        "fields": ["value", "id", "response_schema"],
+        "repr": "Interrupt(value={'essay': 'An essay about topic: cat', 'action': "
+                "'Please approve/reject the essay'}, id='<id>', response_schema=None)",
+        "attrs": (QUESTION, None),
+        "equal": True,
+        "default_id": "placeholder-id",
+    }

@@ -191,3 +191,28 @@ def test_interrupt_in_nested_task(saver_factory):
     t = same(run_both(scenario, saver_factory))
     assert t == [[{"__interrupt__": (q(0, "inner 1"),)}],
                  [{"inner": "yes"}, {"outer": "outer yes"}, {"wf": "outer yes"}]]
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+async def test_parallel_interrupts_async_gather(api, saver_factory):
+    """As ``test_parallel_interrupts`` with async tasks and ``asyncio.gather`` (same deliberate
+    difference: Flowsite surfaces both interrupts at once)."""
+    import asyncio
+
+    @api.task
+    async def review(name: str) -> str:
+        return "OK-" + api.interrupt(f"review {name}")
+
+    @api.entrypoint(checkpointer=saver_factory(api))
+    async def wf(names: list) -> list:
+        return list(await asyncio.gather(*[review(n) for n in names]))
+
+    c = cfg("t")
+    first = await wf.ainvoke(["x", "y"], c)
+    values = [i.value for i in first["__interrupt__"]]
+    assert values == (["review x"] if api is LANGGRAPH else ["review x", "review y"])
+    pending = {i.value: i.id for i in (await wf.aget_state(c)).interrupts}
+    second = await wf.ainvoke(api.Command(resume={pending["review x"]: "1"}), c)
+    (y,) = second["__interrupt__"]
+    assert y.value == "review y"
+    assert await wf.ainvoke(api.Command(resume={y.id: "2"}), c) == ["OK-1", "OK-2"]
