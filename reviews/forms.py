@@ -11,7 +11,7 @@ decided by :func:`answer_form_class`:
 3. otherwise a JSON textarea.
 
 ``buttons`` on a form class lists its submit buttons as ``(name, value, label, css_class)``;
-the page renders them after the fields.
+the page renders them after the fields (``button_fields`` names the fields they submit).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class AnswerForm(forms.Form):
     """Base of the answer forms: knows its interrupt, its resume value and decision kind."""
 
     buttons: list[tuple[str | None, str | None, str, str]] = _SEND
+    button_fields: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, interrupt: Any = None, **kwargs: Any) -> None:
         self.interrupt = interrupt
@@ -60,7 +61,7 @@ class AnswerForm(forms.Form):
 class ApproveRejectForm(AnswerForm):
     """Two submit buttons named ``decision``: Approve resumes with ``True``, Reject with ``False``."""
 
-    template_name = "reviews/forms/buttons_only.html"
+    button_fields = ("decision",)  # rendered as the buttons, not as a field
     buttons = [
         ("decision", "approve", "Approve", "approve"),
         ("decision", "reject", "Reject", "reject secondary"),
