@@ -1,0 +1,98 @@
+"""Template helpers that show workflow values (inputs, interrupt payloads, results) readably.
+
+``{% show_value value %}`` renders JSON data as people read it: a dict as a definition list, a
+list as a list, long text as a block of paragraphs, booleans as Yes/No; deep or odd values fall
+back to indented JSON in a ``<pre>``. Everything goes through the (autoescaping) template.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+MAX_DEPTH = 3
+TAG = "__fs__"  # workflows.runtime.serde tags: {"__fs__": "datetime", "v": "..."}
+
+
+def value_kind(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "text" if "\n" in value or len(value) > 120 else "str"
+    if isinstance(value, dict):
+        if TAG in value and "v" in value:
+            return "tagged"
+        return "dict" if value else "empty"
+    if isinstance(value, (list, tuple)):
+        return "list" if value else "empty"
+    return "other"
+
+
+@register.inclusion_tag("includes/value.html")
+def show_value(value: Any, depth: int = 0) -> dict:
+    kind = value_kind(value)
+    if kind in ("dict", "list") and depth >= MAX_DEPTH:
+        kind = "json"
+    context = {"value": value, "kind": kind, "depth": depth, "next_depth": depth + 1}
+    if kind == "tagged":
+        context.update(tag=value[TAG], value=value["v"])
+    return context
+
+
+@register.filter
+def key_label(key: Any) -> str:
+    """``"draft_essay"`` -> ``"Draft essay"``."""
+    text = str(key).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def summary(value: Any, length: int = 140) -> str:
+    """A one-line text summary of a value, for lists and titles."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, dict):
+        texts = [v for v in value.values() if isinstance(v, str)]
+        text = texts[0] if texts else json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+EVENT_LABELS = {
+    "input": "Input",
+    "task": "Task",
+    "interrupt": "Review",
+    "resume": "Answer",
+    "result": "Result",
+    "error": "Error",
+}
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return EVENT_LABELS.get(kind, str(kind).capitalize())
+
+
+@register.filter
+def thread_label(thread: Any) -> str:
+    """A thread's name for people: its title, else a summary of its input, else ``Thread #pk``."""
+    if thread.title:
+        return thread.title
+    if thread.input not in (None, "", {}, []):
+        return summary(thread.input, 60)
+    return f"Thread #{thread.pk}"

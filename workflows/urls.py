@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workflows"
+
+urlpatterns = [
+    path("workflows/", views.workflow_list, name="list"),
+    path("workflows/<slug:name>/start/", views.workflow_start, name="start"),
+    path("threads/<int:pk>/", views.thread_detail, name="thread"),
+    path("threads/<int:pk>/retry/", views.thread_retry, name="retry"),
+]
