@@ -1,0 +1,53 @@
+"""The inbox WebSocket: the pending count everywhere, the list on the inbox page."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+from django.test import Client
+
+from flowsite.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def fresh_layer():
+    layer = get_channel_layer()
+    await layer.flush()
+    yield layer
+    await layer.flush()
+
+
+@sync_to_async
+def headers_for(user):
+    client = Client()
+    client.force_login(user)
+    cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    return [(b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
+
+
+async def test_anonymous_is_refused():
+    comm = WebsocketCommunicator(application, "/ws/inbox/", headers=[(b"origin", b"http://localhost")])
+    connected, _ = await comm.connect()
+    assert not connected
+    await comm.disconnect()
+
+
+async def test_inbox_changes_are_pushed(user_factory, interrupt_factory, fresh_layer):
+    user = await sync_to_async(user_factory)()
+    nav = WebsocketCommunicator(application, "/ws/inbox/", headers=await headers_for(user))
+    page = WebsocketCommunicator(application, "/ws/inbox/?list=1", headers=await headers_for(user))
+    assert (await nav.connect())[0] and (await page.connect())[0]
+    nav_html, page_html = await nav.receive_from(), await page.receive_from()
+    assert 'id="nav-pending-count"' in nav_html and 'id="inbox-list"' not in nav_html
+    assert "Nothing waiting for review" in page_html
+
+    interrupt = await sync_to_async(interrupt_factory)(value={"essay": "New <essay>"})
+    await fresh_layer.group_send("inbox", {"type": "inbox.changed"})
+    nav_html, page_html = await nav.receive_from(), await page.receive_from()
+    assert ">1</span>" in nav_html
+    assert f"/interrupts/{interrupt.pk}/" in page_html and "New &lt;essay&gt;" in page_html
+    await nav.disconnect()
+    await page.disconnect()

@@ -1,0 +1,154 @@
+"""The thread page's live stream: stream chunks and status changes as HTML fragments.
+
+``ThreadConsumer`` (``ws/threads/<pk>/``) pushes only; writes go over HTTP. Each message it sends
+is server-rendered HTML from ``workflows/thread.html``'s partials, whose top-level elements
+htmx's ws extension swaps out-of-band by id:
+
+* on connect, after joining ``thread.<pk>``, the whole current state from the database
+  (status, pending interrupts, outcome, timeline), so a reconnecting browser misses nothing;
+* ``thread.chunk`` (``updates``): the chunk as timeline entries appended to ``#timeline``;
+  ``custom``: a line in the live activity log and the progress text;
+* ``thread.status``: the state from the database again, which replaces the live entries with
+  the durable timeline and shows the Review links or the result.
+
+Chunks are keyed by ``(run_id, seq)``; a duplicate is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import registry
+from .models import Thread
+
+TEMPLATE = "workflows/thread.html"
+
+
+def chunk_events(message: dict[str, Any], entrypoint_name: str | None = None) -> list[dict]:
+    """Timeline entries for an ``updates`` chunk, shaped like ``selectors.thread_events``."""
+    chunk = message.get("chunk")
+    if not isinstance(chunk, dict):
+        return []
+    base = f"live-{message.get('run_id')}-{message.get('seq')}"
+    now = timezone.now()
+    if "__interrupt__" in chunk:
+        return [
+            {
+                "id": f"{base}-{i}",
+                "kind": "interrupt",
+                "name": "Waiting for review",
+                "value": item.get("value") if isinstance(item, dict) else item,
+                "at": now,
+            }
+            for i, item in enumerate(chunk["__interrupt__"] or [])
+        ]
+    return [
+        {
+            "id": f"{base}-{i}",
+            "kind": "result" if name == entrypoint_name else "task",
+            "name": "Finished" if name == entrypoint_name else str(name),
+            "value": value,
+            "at": now,
+        }
+        for i, (name, value) in enumerate(chunk.items())
+    ]
+
+
+def progress_text(chunk: Any) -> str | None:
+    """The human message of a custom chunk: ``{"progress": ...}``/``{"message": ...}`` or text."""
+    if isinstance(chunk, str):
+        return chunk
+    if isinstance(chunk, dict):
+        for key in ("progress", "message", "status", "text"):
+            if isinstance(chunk.get(key), str):
+                return chunk[key]
+    return None
+
+
+def render_chunk(message: dict[str, Any], entrypoint_name: str | None = None) -> str:
+    """The HTML fragments for one ``thread.chunk`` message ("" when there is nothing to show)."""
+    if message.get("mode") == "custom":
+        chunk = message.get("chunk")
+        context = {
+            "entry_id": f"live-{message.get('run_id')}-{message.get('seq')}",
+            "text": progress_text(chunk),
+            "value": chunk,
+            "at": timezone.now(),
+        }
+        return render_to_string(f"{TEMPLATE}#live-progress", context)
+    events = chunk_events(message, entrypoint_name)
+    if not events:
+        return ""
+    return render_to_string(f"{TEMPLATE}#timeline-append", {"events": events})
+
+
+class ThreadConsumer(AsyncWebsocketConsumer):
+    group_name: str | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        self.thread_pk = int(self.scope["url_route"]["kwargs"]["pk"])
+        found = await self.load_thread()
+        if found is None:
+            await self.close()
+            return
+        self.group_name, self.entrypoint_name = found
+        self.seen: set[tuple[Any, Any]] = set()
+        # Join first, then read the state: a chunk sent in between arrives after it (at worst
+        # twice, never lost).
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+        await self.send(text_data=await self.render_state())
+
+    async def disconnect(self, code: int) -> None:
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Browsers only listen; writes go over HTTP (CSRF, validation, services)."""
+
+    # -- channel-layer messages from the executor ---------------------------------------------
+    async def thread_chunk(self, message: dict[str, Any]) -> None:
+        key = (message.get("run_id"), message.get("seq"))
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        html = render_chunk(message, self.entrypoint_name)
+        if html:
+            await self.send(text_data=html)
+
+    async def thread_status(self, message: dict[str, Any]) -> None:
+        # The database has the outcome already (the executor announces after commit), and it
+        # wins over a message that arrives late.
+        html = await self.render_state()
+        if html:
+            await self.send(text_data=html)
+
+    # -- database --------------------------------------------------------------------------------
+    @database_sync_to_async
+    def load_thread(self) -> tuple[str, str | None] | None:
+        thread = Thread.objects.filter(pk=self.thread_pk).first()
+        if thread is None:
+            return None
+        try:
+            entrypoint_name = getattr(registry.get(thread.workflow).entrypoint, "name", None)
+        except registry.UnknownWorkflow:
+            entrypoint_name = None
+        return thread.group_name, entrypoint_name
+
+    @database_sync_to_async
+    def render_state(self) -> str:
+        from .views import thread_page_context
+
+        thread = Thread.objects.select_related("created_by").filter(pk=self.thread_pk).first()
+        if thread is None:
+            return ""
+        return render_to_string(f"{TEMPLATE}#state", thread_page_context(thread))
