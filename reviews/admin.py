@@ -3,13 +3,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from workflows.admin import ReadOnlyAdmin, pretty_json
+from workflows.templatetags.workflow_display import thread_label
 
 from .models import Decision
 
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "user", "workflow", "thread_link", "interrupt"]
+    list_display = ["created_at", "kind", "user", "workflow", "thread_link"]
     list_filter = ["kind", "created_at", "interrupt__thread__workflow"]
     search_fields = ["user__username", "interrupt__thread__thread_id", "interrupt__interrupt_id"]
     list_select_related = ["user", "interrupt__thread"]
@@ -25,7 +26,7 @@ class DecisionAdmin(ReadOnlyAdmin):
     def thread_link(self, obj: Decision) -> str:
         thread = obj.interrupt.thread
         url = reverse("workflows:thread", args=[thread.pk])
-        return format_html('<a href="{}">{}</a>', url, thread.title or thread.thread_id)
+        return format_html('<a href="{}">{} #{}</a>', url, thread_label(thread), thread.pk)
 
     @admin.display(description="Resume value")
     def value_display(self, obj: Decision) -> str:
