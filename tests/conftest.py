@@ -3,6 +3,15 @@
 import pytest
 
 
+def pytest_configure(config):
+    """No persistent connections in tests: a connection kept by a worker thread (asgiref's,
+    Channels') would stop PostgreSQL from dropping the test database."""
+    if config.pluginmanager.hasplugin("django"):
+        from django.conf import settings
+
+        settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_workflow_connections(request):
     """Close the database connections of the runtime's I/O threads before the test database
