@@ -21,5 +21,6 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(self.style.SUCCESS(
             f"Demo reviewer {'created' if created else 'reset'}: "
-            f"log in at http://127.0.0.1:8000/ as {username} / {password}"
+            f"log in at http://{os.environ.get('FLOWSITE_ADDR', '127.0.0.1:8000')}/ "
+            f"as {username} / {password}"
         ))
