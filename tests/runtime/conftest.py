@@ -2,18 +2,21 @@
 
 ``saver_factory`` gives a function ``make(api) -> checkpointer``: LangGraph (the reference) always
 gets its ``InMemorySaver``; Flowsite gets the checkpointer of the current parameter. The
-parameters are the list ``FLOWSITE_SAVERS``; to run every test against another Flowsite
-checkpointer, append one entry, e.g.::
+parameters are the list ``FLOWSITE_SAVERS`` (read at collection time); to run every test that
+uses ``saver_factory`` against another Flowsite checkpointer, append one entry, e.g.::
 
     def django_saver(request):
-        request.getfixturevalue("transactional_db")  # runs execute in worker threads
         from workflows import DjangoSaver
+
         return DjangoSaver()
 
-    FLOWSITE_SAVERS.append(pytest.param(django_saver, id="django", marks=pytest.mark.django_db))
+    FLOWSITE_SAVERS.append(pytest.param(
+        django_saver, id="django", marks=pytest.mark.django_db(transaction=True)))
 
-Each entry is a ``pytest.param`` whose value is ``make(request) -> checkpointer``; it is called
-once per checkpointer a test asks for (a test may ask for several).
+(``transaction=True``: runs execute in worker threads, which do not see the test's transaction.
+With that entry the whole suite passed against DjangoSaver on SQLite.) Each entry is a
+``pytest.param`` whose value is ``make(request) -> checkpointer``; it is called once per
+checkpointer a test asks for (a test may ask for several).
 """
 
 from __future__ import annotations
@@ -32,7 +35,13 @@ def memory_saver(request: pytest.FixtureRequest):
 FLOWSITE_SAVERS: list = [pytest.param(memory_saver, id="memory")]
 
 
-@pytest.fixture(params=FLOWSITE_SAVERS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # read at collection time, so entries appended to FLOWSITE_SAVERS anywhere count
+    if "saver_factory" in metafunc.fixturenames:
+        metafunc.parametrize("saver_factory", FLOWSITE_SAVERS, indirect=True)
+
+
+@pytest.fixture
 def saver_factory(request: pytest.FixtureRequest):
     make_flowsite = request.param
 
