@@ -453,3 +453,96 @@ def test_unawaited_task_that_interrupts(api, saver_factory):
         assert [i.value for i in chunks[1]["__interrupt__"]] == ["bg question"]
         assert state.next == ("wf",) and [i.value for i in state.interrupts] == ["bg question"]
     assert wf.invoke(api.Command(resume="answer"), c) == "early"
+
+
+# -- timeouts and deprecated options -------------------------------------------------------------
+
+async def test_async_task_timeout(saver_factory):
+    async def scenario(api, saver):
+        import asyncio
+
+        attempts = []
+
+        @api.task(timeout=0.05)
+        async def slow(x: int) -> int:
+            attempts.append(x)
+            await asyncio.sleep(5)
+            return x
+
+        @api.task(timeout=5)
+        async def quick(x: int) -> int:
+            return x
+
+        @api.entrypoint(checkpointer=saver)
+        async def wf(x: int) -> list:
+            try:
+                await slow(x)
+            except Exception as exc:  # noqa: BLE001
+                return [type(exc).__name__, exc.node, exc.timeout, await quick(x), attempts]
+            return ["no timeout"]
+
+        return await wf.ainvoke(1, cfg("t"))
+
+    t = same(await arun_both(scenario, saver_factory))
+    assert t == ["NodeTimeoutError", "slow", 0.05, 1, [1]]
+
+
+async def test_async_task_timeout_is_retried(saver_factory):
+    async def scenario(api, saver):
+        import asyncio
+
+        attempts = []
+
+        @api.task(timeout=0.05, retry_policy=api.RetryPolicy(initial_interval=0, jitter=False))
+        async def slow_then_fast(x: int) -> int:
+            attempts.append(x)
+            if len(attempts) < 2:
+                await asyncio.sleep(5)
+            return len(attempts)
+
+        @api.entrypoint(checkpointer=saver)
+        async def wf(x: int) -> int:
+            return await slow_then_fast(x)
+
+        return await wf.ainvoke(1, cfg("t"))
+
+    assert same(await arun_both(scenario, saver_factory)) == 2
+
+
+def test_timeout_on_a_sync_task():
+    def scenario(api):
+        def f(x):
+            return x
+
+        return [attempt(lambda: api.task(timeout=1)(f)), attempt(lambda: api.task(f, timeout=1))]
+
+    message = (
+        "Node timeouts are only supported for async nodes because sync Python execution cannot "
+        "be safely cancelled in-process. Task 'f' is sync."
+    )
+    assert same(run_both(scenario)) == [("raises", "ValueError", message)] * 2
+
+
+def test_deprecated_retry_keyword(saver_factory):
+    def scenario(api, saver):
+        import warnings
+
+        calls = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+
+            @api.task(retry=api.RetryPolicy(initial_interval=0, jitter=False, retry_on=ValueError))
+            def flaky(x: int) -> str:
+                calls.append(x)
+                if len(calls) < 3:
+                    raise ValueError("again")
+                return "ok"
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> str:
+            return flaky(x).result()
+
+        deprecated = [w for w in caught if "`retry` is deprecated" in str(w.message)]
+        return [wf.invoke(1, cfg("t")), len(calls), len(deprecated)]
+
+    assert same(run_both(scenario, saver_factory)) == ["ok", 3, 1]

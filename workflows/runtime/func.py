@@ -6,6 +6,7 @@ A LangGraph functional program ports by changing its import line to ``from workf
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import inspect
 import threading
@@ -31,13 +32,21 @@ def _reject_generators(func: Callable) -> None:
 class _TaskFunction:
     """A function decorated with ``@task``. Calling it inside a run returns a future."""
 
-    def __init__(self, func: Callable, *, name: str | None, retry_policy: Any) -> None:
+    def __init__(
+        self, func: Callable, *, name: str | None, retry_policy: Any, timeout: float | None = None
+    ) -> None:
         _reject_generators(func)
         functools.update_wrapper(self, func)
         self.func = func
         self.name = name or func.__name__
         self.retry_policy = retry_policy
+        self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(func)
+        if timeout is not None and not self.is_async:
+            raise ValueError(
+                "Node timeouts are only supported for async nodes because sync Python execution "
+                f"cannot be safely cancelled in-process. Task {self.name!r} is sync."
+            )
         self._params = inspect.signature(func).parameters
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -76,14 +85,37 @@ def task(
     tasks). Its result is stored as a pending write of the run's checkpoint, so on resume the task
     is replayed (by call order and name) instead of re-executed. ``retry_policy`` retries failures
     with backoff. Calling a task outside a run raises ``RuntimeError``.
+
+    ``timeout`` (seconds, a ``timedelta``, or an object with ``run_timeout``, e.g. LangGraph's
+    ``TimeoutPolicy``) caps each attempt of an async task: ``NodeTimeoutError`` is raised and the
+    retry policy decides whether to retry. A sync task with a timeout raises ``ValueError`` at
+    decoration time. ``retry=`` is LangGraph's deprecated name of ``retry_policy``.
     """
-    if timeout is not None and __func_or_none__ is not None and not inspect.iscoroutinefunction(__func_or_none__):
-        raise ValueError("timeout is only supported for async nodes")
+    if "retry" in kwargs and retry_policy is None:
+        import warnings
+
+        warnings.warn(
+            "`retry` is deprecated and will be removed. Please use `retry_policy` instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        retry_policy = kwargs.pop("retry")
+    seconds = _timeout_seconds(timeout)
 
     def decorate(func: Callable) -> _TaskFunction:
-        return _TaskFunction(func, name=name, retry_policy=retry_policy)
+        return _TaskFunction(func, name=name, retry_policy=retry_policy, timeout=seconds)
 
     return decorate(__func_or_none__) if __func_or_none__ is not None else decorate
+
+
+def _timeout_seconds(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, datetime.timedelta):
+        return timeout.total_seconds()
+    if hasattr(timeout, "run_timeout"):  # LangGraph's TimeoutPolicy (idle timeouts unsupported)
+        return _timeout_seconds(timeout.run_timeout)
+    return float(timeout)
 
 
 class Pregel:

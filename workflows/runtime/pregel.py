@@ -39,6 +39,7 @@ from .types import (
     EmptyInputError,
     GraphInterrupt,
     Interrupt,
+    NodeTimeoutError,
     PregelTask,
     RetryPolicy,
     ThreadBusyError,
@@ -827,7 +828,9 @@ class Run:
     async def _run_async_task(self, task, scope, seq, args, kwargs) -> Any:
         current_scope.set(scope)
         try:
-            result = await _with_retry_async(task.retry_policy, lambda: task.call(scope, args, kwargs))
+            result = await _with_retry_async(
+                task.retry_policy, lambda: _with_timeout(task, task.call(scope, args, kwargs))
+            )
         except GraphInterrupt as gi:
             self._task_interrupted(scope, seq, gi)
             raise
@@ -867,6 +870,19 @@ def _coerce_context(schema: Any, context: Any) -> Any:
     ):
         return schema(**context)
     return context
+
+
+async def _with_timeout(task: Any, attempt: Any) -> Any:
+    """Await one attempt of an async task within its ``timeout`` (``NodeTimeoutError``)."""
+    if task.timeout is None:
+        return await attempt
+    started = time.monotonic()
+    try:
+        return await asyncio.wait_for(attempt, task.timeout)
+    except asyncio.TimeoutError:
+        raise NodeTimeoutError(
+            task.name, time.monotonic() - started, timeout=task.timeout
+        ) from None
 
 
 def _final(result: Any) -> tuple[Any, Any]:

@@ -16,6 +16,7 @@ __all__ = [
     "GraphInterrupt",
     "GraphOutput",
     "Interrupt",
+    "NodeTimeoutError",
     "NondeterminismError",
     "PregelTask",
     "RetryPolicy",
@@ -170,6 +171,22 @@ class GraphInterrupt(Exception):
 
 class EmptyInputError(Exception):
     """``invoke(None, config)`` on a thread with nothing to resume (LangGraph's error)."""
+
+
+class NodeTimeoutError(Exception):
+    """An attempt of an async task ran longer than its ``timeout`` (LangGraph's error, same
+    message). Not a ``TimeoutError`` (an ``OSError``), so the default retry policy retries it.
+    ``node``, ``timeout``, ``elapsed`` (seconds), ``kind`` (``"run"``)."""
+
+    def __init__(self, node: str, elapsed: float, *, timeout: float) -> None:
+        self.node = node
+        self.elapsed = elapsed
+        self.timeout = self.run_timeout = timeout
+        self.idle_timeout = None
+        self.kind = "run"
+        super().__init__(
+            f"Node {node!r} exceeded its run timeout of {timeout:.3f}s (elapsed: {elapsed:.3f}s)."
+        )
 
 
 class NondeterminismError(RuntimeError):
