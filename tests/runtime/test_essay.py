@@ -8,6 +8,7 @@ import pytest
 from .lg import APIS, API_IDS, HEX32, N, arun_both, cfg, collect, interrupt_ids, run_both, same
 
 ESSAY = "An essay about topic: cat"
+DONE = {"essay": ESSAY, "is_approved": True}
 QUESTION = {"essay": ESSAY, "action": "Please approve/reject the essay"}
 
 
@@ -294,3 +295,35 @@ def test_interrupt_shape(saver_factory):
         "equal": True,
         "default_id": "placeholder-id",
     }
+
+
+def test_none_or_command_on_a_finished_thread_returns_its_value(saver_factory):
+    """Nothing runs and nothing is written; ``values`` and ``checkpoints`` stream the thread's
+    current value and checkpoint (also after ``update_state``)."""
+
+    def scenario(api, saver):
+        calls: list = []
+        wf = build_essay(api, saver, calls)
+        c = cfg("t1")
+        wf.invoke("cat", c)
+        wf.invoke(api.Command(resume=True), c)
+        out = [
+            wf.invoke(None, c),
+            wf.invoke(None, c, version="v2"),
+            list(wf.stream(None, c, stream_mode=["values", "updates", "tasks", "checkpoints"])),
+            list(wf.stream(api.Command(resume=1), c, stream_mode=["values", "updates"])),
+        ]
+        wf.update_state(c, {"patched": True})
+        out.append(wf.invoke(None, c))
+        out.append(len(list(wf.get_state_history(c))))
+        out.append(calls)
+        return out
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[0] == DONE
+    assert t[1] == N("GraphOutput", (("value", DONE), ("interrupts", ())))
+    assert [mode for mode, _ in t[2]] == ["values", "checkpoints"]
+    assert t[2][0] == ("values", DONE)
+    assert t[2][1][1]["metadata"] == {"source": "loop", "step": 0, "parents": {}}
+    assert t[3] == [("values", DONE)]
+    assert t[4:] == [{"patched": True}, 3, ["cat"]]

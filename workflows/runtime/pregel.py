@@ -485,9 +485,7 @@ class Run:
                     f"Thread {configurable['thread_id']!r} has no checkpoint to resume"
                 )
             if not pending_run:
-                self.output = values.get("__end__")
-                self.status = "done"
-                return False
+                return self._nothing_to_run(saved)
             self._adopt(saved)
             self._emit_resumed_checkpoint(saved)
             self._resolve_resume(input.resume)
@@ -497,14 +495,27 @@ class Run:
             if forking and saved is not None and "__start__" in values:
                 self._start(values["__start__"], source="fork")
                 return True
-            if not pending_run:
+            if saved is None:
                 raise EmptyInputError("Received no input for __start__")
+            if not pending_run:
+                return self._nothing_to_run(saved)
             self._adopt(saved)
             self._emit_resumed_checkpoint(saved)
             self.emit("values", values.get("__end__")) if "values" in self.modes else None
             return True
         self._start(input, source="input")
         return True
+
+    def _nothing_to_run(self, saved: Any) -> bool:
+        """``None`` or a ``Command`` on a thread whose run finished: as LangGraph, nothing runs
+        and no checkpoint is written; the result is the thread's value, streamed as ``values``
+        and with its checkpoint as ``checkpoints``."""
+        self.checkpoint_config = saved.config
+        self.output = self.end_value = saved.checkpoint["channel_values"].get("__end__")
+        self.status = "done"
+        self.emit("values", self.output)
+        self._emit_checkpoint(saved.checkpoint, saved.metadata, saved.parent_config)
+        return False
 
     def _adopt(self, saved: Any) -> None:
         """Continue the pending run of the saved input checkpoint."""
