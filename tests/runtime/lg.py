@@ -119,7 +119,8 @@ class Normalizer:
                 (("value", self(obj.value)), ("id", self(obj.id)),
                  ("response_schema", self(obj.response_schema))),
             )
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):  # e.g. LangGraph's GraphOutput
+        # other dataclasses, e.g. LangGraph's GraphOutput
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return N(
                 type(obj).__name__,
                 tuple((f.name, self(getattr(obj, f.name))) for f in dataclasses.fields(obj)),
@@ -192,7 +193,10 @@ def run_both(scenario: Callable[..., Any], saver_factory: Callable | None = None
     return out
 
 
-async def arun_both(scenario: Callable[..., Any], saver_factory: Callable | None = None) -> dict[str, Any]:
+async def arun_both(
+    scenario: Callable[..., Any], saver_factory: Callable | None = None
+) -> dict[str, Any]:
+    """``run_both`` for a scenario that may be a coroutine function."""
     out = {}
     for api in APIS:
         args = (api, saver_factory(api)) if saver_factory else (api,)

@@ -9,7 +9,7 @@ import inspect
 
 import pytest
 
-from .lg import APIS, API_IDS, FLOWSITE, LANGGRAPH, N, attempt, cfg, raised, run_both, same
+from .lg import API_IDS, APIS, FLOWSITE, LANGGRAPH, N, attempt, cfg, raised, run_both, same
 
 NO_THREAD = (
     "raises",
@@ -164,7 +164,9 @@ def test_decoration_time_errors():
 
     t = same(run_both(scenario))
     no_param = ("raises", "ValueError", "Entrypoint function must have at least one parameter")
-    no_gen = ("raises", "NotImplementedError", "Generators are not supported in the Functional API.")
+    no_gen = (
+        "raises", "NotImplementedError", "Generators are not supported in the Functional API."
+    )
     assert t == [no_param, no_param, no_gen, no_gen]
 
 

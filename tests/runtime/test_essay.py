@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .lg import APIS, API_IDS, HEX32, N, arun_both, cfg, collect, interrupt_ids, run_both, same
+from .lg import API_IDS, APIS, HEX32, N, arun_both, cfg, collect, interrupt_ids, run_both, same
 
 ESSAY = "An essay about topic: cat"
 DONE = {"essay": ESSAY, "is_approved": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .lg import APIS, API_IDS, FLOWSITE, LANGGRAPH, N, attempt, cfg, interrupt_ids, run_both, same
+from .lg import API_IDS, APIS, FLOWSITE, LANGGRAPH, N, attempt, cfg, interrupt_ids, run_both, same
 
 
 def q(i: int, value) -> N:

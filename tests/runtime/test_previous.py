@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .lg import APIS, API_IDS, cfg, run_both, same
+from .lg import API_IDS, APIS, cfg, run_both, same
 
 
 def build_counter(api, saver):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from .lg import APIS, API_IDS, LANGGRAPH, attempt, cfg, run_both, same
+from .lg import API_IDS, APIS, LANGGRAPH, attempt, cfg, run_both, same
 
 
 class Review(pydantic.BaseModel):

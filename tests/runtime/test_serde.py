@@ -17,7 +17,7 @@ import pytest
 
 from workflows import register_type
 
-from .lg import APIS, API_IDS, LANGGRAPH, attempt, cfg, run_both, same
+from .lg import API_IDS, APIS, LANGGRAPH, attempt, cfg, run_both, same
 
 
 @dataclasses.dataclass
@@ -46,7 +46,7 @@ for _cls in (Point, Model, Color):
     register_type(_cls)
 
 VALUES = {
-    "datetime": dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc),
+    "datetime": dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
     "naive_datetime": dt.datetime(2024, 1, 2, 3, 4, 5),
     "date": dt.date(2024, 1, 2),
     "time": dt.time(1, 2, 3),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .lg import APIS, API_IDS, LANGGRAPH, N, attempt, cfg, run_both, same
+from .lg import API_IDS, APIS, LANGGRAPH, N, attempt, cfg, run_both, same
 
 DONE = {"e": "E cat", "ok": True}
 
@@ -124,7 +124,7 @@ def test_time_travel_forks_and_reruns(saver_factory):
     assert t["resumed"] == [{"workflow": {"e": "E cat", "ok": "fork-yes"}}]
     sources = [(src, step) for src, step, _c, _p in t["lineage"]]
     assert sources == [("loop", 1), ("fork", 0), ("loop", 0), ("input", -1)]
-    (new_loop, fork, old_loop, old_input) = [(conf, parent) for _s, _n, conf, parent in t["lineage"]]
+    new_loop, fork, old_loop, old_input = [(conf, parent) for *_, conf, parent in t["lineage"]]
     assert fork[1] == old_input[0]  # the fork's parent is the addressed checkpoint
     assert new_loop[1] == fork[0]  # the resume continues the new branch
     assert old_loop[1] == old_input[0]
@@ -147,8 +147,10 @@ def test_history_filters(saver_factory):
             "all": [(s.metadata["source"], s.metadata["step"], s.values) for s in history],
             "limit": [s.config for s in wf.get_state_history(c, limit=2)] == [
                 s.config for s in history[:2]],
-            "filter": [s.metadata["step"] for s in wf.get_state_history(c, filter={"source": "input"})],
-            "before": [s.metadata["step"] for s in wf.get_state_history(c, before=history[2].config)],
+            "filter": [s.metadata["step"]
+                       for s in wf.get_state_history(c, filter={"source": "input"})],
+            "before": [s.metadata["step"]
+                       for s in wf.get_state_history(c, before=history[2].config)],
             "at": wf.get_state(history[3].config).values,
         }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .lg import APIS, API_IDS, LANGGRAPH, arun_both, attempt, cfg, collect, run_both, same
+from .lg import API_IDS, APIS, LANGGRAPH, arun_both, attempt, cfg, collect, run_both, same
 
 ESSAY = "An essay about topic: cat"
 QUESTION = {"essay": ESSAY, "action": "Please approve/reject the essay"}
@@ -98,7 +98,9 @@ def test_tasks(saver_factory):
 
 def test_checkpoints(saver_factory):
     t = same(run_both(essay_run("checkpoints"), saver_factory))
-    config0 = {"configurable": {"checkpoint_ns": "", "thread_id": "t1", "checkpoint_id": "<uuid:0>"}}
+    config0 = {
+        "configurable": {"checkpoint_ns": "", "thread_id": "t1", "checkpoint_id": "<uuid:0>"}
+    }
     intr = {"value": QUESTION, "id": "<intr:0>", "response_schema": None}
     input_checkpoint = {
         "config": config0,
@@ -112,7 +114,8 @@ def test_checkpoints(saver_factory):
     assert t[0] == [input_checkpoint]
     # the resume streams the input checkpoint again, with its interrupt, then the loop checkpoint
     resumed = {**input_checkpoint,
-               "tasks": [{"id": "<uuid:1>", "name": "workflow", "interrupts": (intr,), "state": None}]}
+               "tasks": [{"id": "<uuid:1>", "name": "workflow", "interrupts": (intr,),
+                          "state": None}]}
     assert t[1] == [
         resumed,
         {
@@ -218,7 +221,9 @@ def test_subgraphs_and_v2_chunk_shapes(saver_factory):
     # a task's custom chunk carries its caller's namespace: "<entrypoint>:<entrypoint task id>"
     assert t[1][0] == (("workflow:<uuid:0>",), "custom", {"progress": "writing"})
     assert t[1][1] == ((), "updates", {"write_essay": ESSAY})
-    assert t[2][0] == {"type": "custom", "ns": ("workflow:<uuid:1>",), "data": {"progress": "writing"}}
+    assert t[2][0] == {
+        "type": "custom", "ns": ("workflow:<uuid:1>",), "data": {"progress": "writing"}
+    }
     assert t[2][1] == {"type": "updates", "ns": (), "data": {"write_essay": ESSAY}}
 
 
@@ -305,12 +310,16 @@ async def test_astream_modes_async_entrypoint(saver_factory):
         @api.entrypoint(checkpointer=saver)
         async def workflow(topic: str) -> dict:
             essay = await write_essay("cat")
-            is_approved = api.interrupt({"essay": essay, "action": "Please approve/reject the essay"})
+            is_approved = api.interrupt(
+                {"essay": essay, "action": "Please approve/reject the essay"}
+            )
             return {"essay": essay, "is_approved": is_approved}
 
         modes = ["custom", "updates", "values", "tasks"]
         first = await collect(workflow.astream("cat", cfg("t"), stream_mode=modes))
-        resume = await collect(workflow.astream(api.Command(resume=True), cfg("t"), stream_mode=modes))
+        resume = await collect(
+            workflow.astream(api.Command(resume=True), cfg("t"), stream_mode=modes)
+        )
         return [first, resume]
 
     t = same(await arun_both(scenario, saver_factory))

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from .lg import APIS, API_IDS, LANGGRAPH, N, arun_both, attempt, cfg, collect, run_both, same
+from .lg import API_IDS, APIS, LANGGRAPH, N, arun_both, attempt, cfg, collect, run_both, same
 
 N_ERR = N("ValueError", (("args", ("boom in b",)),))  # how a raised error normalizes
 
@@ -394,7 +394,8 @@ def retry_scenario(exc_factory, policy_kwargs: dict, fail_times: int):
         (lambda n: KeyError(n), {"retry_on": (KeyError, ValueError)}, 1, ["ok after 2", 2]),
         (lambda n: KeyError(n), {"retry_on": lambda e: False}, 1, [("raises", "KeyError", "1"), 1]),
         (lambda n: ConnectionError(f"c{n}"), {"max_attempts": 5}, 4, ["ok after 5", 5]),
-        (lambda n: ConnectionError(f"c{n}"), {"max_attempts": 1}, 1, [("raises", "ConnectionError", "c1"), 1]),
+        (lambda n: ConnectionError(f"c{n}"), {"max_attempts": 1}, 1,
+         [("raises", "ConnectionError", "c1"), 1]),
     ],
     ids=["value-not-retried", "connection-exhausted", "connection-recovers", "retry_on-class",
          "retry_on-tuple", "retry_on-predicate", "max_attempts-5", "max_attempts-1"],
@@ -408,7 +409,9 @@ async def test_retry_async_task(saver_factory):
     async def scenario(api, saver):
         attempts = {"n": 0}
 
-        @api.task(retry_policy=api.RetryPolicy(initial_interval=0, jitter=False, retry_on=ValueError))
+        policy = api.RetryPolicy(initial_interval=0, jitter=False, retry_on=ValueError)
+
+        @api.task(retry_policy=policy)
         async def flaky(x: int) -> int:
             attempts["n"] += 1
             if attempts["n"] < 3:

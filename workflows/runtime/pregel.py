@@ -890,7 +890,7 @@ async def _with_timeout(task: Any, attempt: Any) -> Any:
     started = time.monotonic()
     try:
         return await asyncio.wait_for(attempt, task.timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise NodeTimeoutError(
             task.name, time.monotonic() - started, timeout=task.timeout
         ) from None

@@ -8,7 +8,8 @@ raises ``TypeError`` naming the type, before anything is written.
 Loading never imports or instantiates arbitrary classes (no pickle): dataclasses, pydantic
 models and enums are rebuilt only when their class is on the allowlist (``register_type`` or the
 serializer's ``allowed_types``); an unknown class loads as a plain ``dict`` of its fields (an enum
-member as its value) and logs a warning. This is the behaviour LangGraph is moving to with ``LANGGRAPH_STRICT_MSGPACK``.
+member as its value) and logs a warning. This is the behaviour LangGraph is moving to with
+``LANGGRAPH_STRICT_MSGPACK``.
 """
 
 from __future__ import annotations
