@@ -32,13 +32,35 @@ def memory_saver(request: pytest.FixtureRequest):
     return InMemorySaver()
 
 
+def django_saver(request: pytest.FixtureRequest):
+    from workflows import DjangoSaver
+
+    return DjangoSaver()
+
+
 FLOWSITE_SAVERS: list = [pytest.param(memory_saver, id="memory")]
+
+
+def _savers(config: pytest.Config) -> list:
+    """The in-memory saver always; with pytest-django active, DjangoSaver on the configured
+    database too (SQLite by default, PostgreSQL when ``DATABASE_URL`` says so)."""
+    if not config.pluginmanager.hasplugin("django"):
+        return FLOWSITE_SAVERS
+    from django.conf import settings
+
+    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [
+        *FLOWSITE_SAVERS,
+        pytest.param(
+            django_saver, id=f"django-{vendor}", marks=pytest.mark.django_db(transaction=True)
+        ),
+    ]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # read at collection time, so entries appended to FLOWSITE_SAVERS anywhere count
     if "saver_factory" in metafunc.fixturenames:
-        metafunc.parametrize("saver_factory", FLOWSITE_SAVERS, indirect=True)
+        metafunc.parametrize("saver_factory", _savers(metafunc.config), indirect=True)
 
 
 @pytest.fixture

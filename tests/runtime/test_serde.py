@@ -154,6 +154,10 @@ def test_unregistered_class(api, saver_factory, caplog):
         api.interrupt("q")
         return value
 
+    if api is LANGGRAPH:  # LangGraph warns once per type and process: forget earlier warnings
+        from langgraph.checkpoint.serde import jsonplus
+
+        jsonplus._warned_unregistered_types.clear()
     c = cfg("t")
     wf.invoke(1, c)
     value = wf.invoke(api.Command(resume=True), c)
