@@ -46,7 +46,9 @@ class InboxConsumer(AsyncWebsocketConsumer):
         from .views import inbox_context
 
         context = inbox_context()
-        html = render_to_string("includes/nav_count.html", {"pending_count": len(context["interrupts"])})
+        html = render_to_string(
+            "includes/nav_count.html", {"pending_count": len(context["interrupts"])}
+        )
         if self.with_list:
             html += render_to_string("reviews/inbox.html#inbox-list", context)
         return html

@@ -59,7 +59,7 @@ class AnswerForm(forms.Form):
 
 
 class ApproveRejectForm(AnswerForm):
-    """Two submit buttons named ``decision``: Approve resumes with ``True``, Reject with ``False``."""
+    """Two submit buttons named ``decision``: Approve resumes with ``True``, Reject ``False``."""
 
     button_fields = ("decision",)  # rendered as the buttons, not as a field
     buttons = [
@@ -269,7 +269,9 @@ def _field_for(
             min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common
         )
     if kind == "number":
-        return forms.FloatField(min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common)
+        return forms.FloatField(
+            min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common
+        )
     if kind == "string":
         fmt = prop.get("format")
         if fmt == "email":
@@ -331,9 +333,7 @@ def answer_form_class(interrupt: Any) -> type[forms.Form]:
     return JsonAnswerForm
 
 
-def build_answer_form(
-    form_class: type[forms.Form], interrupt: Any, data: Any = None
-) -> forms.Form:
+def build_answer_form(form_class: type[forms.Form], interrupt: Any, data: Any = None) -> forms.Form:
     """Instantiate ``form_class``; answer forms get the interrupt, a workflow's own form not."""
     if issubclass(form_class, AnswerForm):
         return form_class(data, interrupt=interrupt, prefix=None)

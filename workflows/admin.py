@@ -83,8 +83,16 @@ class ThreadAdmin(ReadOnlyAdmin):
     list_select_related = ["created_by"]
     date_hierarchy = "created_at"
     fields = [
-        "thread_id", "workflow", "title", "status", "created_by", "created_at", "updated_at",
-        "input_display", "result_display", "error",
+        "thread_id",
+        "workflow",
+        "title",
+        "status",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "input_display",
+        "result_display",
+        "error",
     ]
     readonly_fields = fields
     inlines = [InterruptInline, RunInline]
@@ -108,8 +116,15 @@ class CheckpointAdmin(ReadOnlyAdmin):
     search_fields = ["checkpoint_id", "parent_checkpoint_id", "thread__thread_id"]
     list_select_related = ["thread"]
     fields = [
-        "thread", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id", "step", "source",
-        "created_at", "metadata_display", "data_display",
+        "thread",
+        "checkpoint_ns",
+        "checkpoint_id",
+        "parent_checkpoint_id",
+        "step",
+        "source",
+        "created_at",
+        "metadata_display",
+        "data_display",
     ]
     readonly_fields = fields
 
@@ -129,8 +144,15 @@ class PendingWriteAdmin(ReadOnlyAdmin):
     search_fields = ["thread__thread_id", "checkpoint_id", "task_id", "channel"]
     list_select_related = ["thread"]
     fields = [
-        "thread", "checkpoint_ns", "checkpoint_id", "task_id", "task_path", "idx", "channel",
-        "created_at", "value_display",
+        "thread",
+        "checkpoint_ns",
+        "checkpoint_id",
+        "task_id",
+        "task_path",
+        "idx",
+        "channel",
+        "created_at",
+        "value_display",
     ]
     readonly_fields = fields
 
@@ -146,7 +168,13 @@ class PendingWriteAdmin(ReadOnlyAdmin):
 @admin.register(Interrupt)
 class InterruptAdmin(ReadOnlyAdmin):
     list_display = [
-        "id", "interrupt_id", "thread", "workflow", "status", "value_short", "created_at",
+        "id",
+        "interrupt_id",
+        "thread",
+        "workflow",
+        "status",
+        "value_short",
+        "created_at",
         "resolved_by",
     ]
     list_filter = ["status", "thread__workflow", "created_at"]
@@ -154,8 +182,17 @@ class InterruptAdmin(ReadOnlyAdmin):
     list_select_related = ["thread", "resolved_by"]
     date_hierarchy = "created_at"
     fields = [
-        "interrupt_id", "thread", "checkpoint_id", "task_id", "status", "created_at",
-        "value_display", "schema_display", "resume_value_display", "resolved_by", "resolved_at",
+        "interrupt_id",
+        "thread",
+        "checkpoint_id",
+        "task_id",
+        "status",
+        "created_at",
+        "value_display",
+        "schema_display",
+        "resume_value_display",
+        "resolved_by",
+        "resolved_at",
     ]
     readonly_fields = fields
 
@@ -185,14 +222,33 @@ class InterruptAdmin(ReadOnlyAdmin):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "thread", "kind", "status", "requested_by", "worker", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "thread",
+        "kind",
+        "status",
+        "requested_by",
+        "worker",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["id", "thread__thread_id", "worker", "requested_by__username"]
     list_select_related = ["thread", "requested_by"]
     date_hierarchy = "created_at"
     fields = [
-        "id", "thread", "kind", "status", "requested_by", "worker", "lease_expires_at",
-        "created_at", "started_at", "finished_at", "error", "input_display",
+        "id",
+        "thread",
+        "kind",
+        "status",
+        "requested_by",
+        "worker",
+        "lease_expires_at",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "error",
+        "input_display",
     ]
     readonly_fields = fields
 

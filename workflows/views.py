@@ -112,7 +112,9 @@ def thread_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.ThreadNotRetryable:
         messages.warning(request, "This thread has no failed run to retry.")
     else:
-        messages.success(request, "Retrying: finished tasks are replayed, the failed one runs again.")
+        messages.success(
+            request, "Retrying: finished tasks are replayed, the failed one runs again."
+        )
     url = reverse("workflows:thread", args=[thread.pk])
     if request.htmx:
         return HttpResponseClientRedirect(url)

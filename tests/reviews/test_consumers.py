@@ -24,12 +24,15 @@ async def fresh_layer():
 def headers_for(user):
     client = Client()
     client.force_login(user)
-    cookie = f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    name = django_settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
     return [(b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
 
 
 async def test_anonymous_is_refused():
-    comm = WebsocketCommunicator(application, "/ws/inbox/", headers=[(b"origin", b"http://localhost")])
+    comm = WebsocketCommunicator(
+        application, "/ws/inbox/", headers=[(b"origin", b"http://localhost")]
+    )
     connected, _ = await comm.connect()
     assert not connected
     await comm.disconnect()

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_start_answer_and_finish(reviewer_client):
     client = reviewer_client()
-    response = client.post(reverse("workflows:start", args=["essay-review"]), {"essay-review-topic": "otters"})
+    response = client.post(
+        reverse("workflows:start", args=["essay-review"]), {"essay-review-topic": "otters"}
+    )
     thread = Thread.objects.get()
     assert response["Location"] == reverse("workflows:thread", args=[thread.pk])
     executor.execute_run(Run.objects.get().pk)

@@ -35,7 +35,10 @@ def test_text_answer():
     assert not TextAnswerForm({"answer": ""}).is_valid()
 
 
-@pytest.mark.parametrize("text, value", [("true", True), ('"yes"', "yes"), ("[1, 2]", [1, 2]), ('{"a": null}', {"a": None})])
+@pytest.mark.parametrize(
+    "text, value",
+    [("true", True), ('"yes"', "yes"), ("[1, 2]", [1, 2]), ('{"a": null}', {"a": None})],
+)
 def test_json_answer(text, value):
     assert valid(JsonAnswerForm({"value": text})).resume_value() == value
 
@@ -69,11 +72,23 @@ def test_object_schema_builds_typed_fields():
     form_class = schema_form_class(schema)
     assert issubclass(form_class, SchemaForm)
     form = form_class(
-        {"title": "Hi", "body": "", "priority": "3", "score": "0.5", "tone": "casual", "tags": '["a"]'}
+        {
+            "title": "Hi",
+            "body": "",
+            "priority": "3",
+            "score": "0.5",
+            "tone": "casual",
+            "tags": '["a"]',
+        }
     )
     valid(form)
     assert form.resume_value() == {
-        "title": "Hi", "priority": 3, "score": 0.5, "publish": False, "tone": "casual", "tags": ["a"]
+        "title": "Hi",
+        "priority": 3,
+        "score": 0.5,
+        "publish": False,
+        "tone": "casual",
+        "tags": ["a"],
     }
     assert form.decision_kind() == "respond"
     assert form.fields["body"].help_text == "The new text"
@@ -104,7 +119,9 @@ class Edit(BaseModel):
 
 def test_pydantic_schema_with_optional_and_defaults():
     schema = TypeAdapter(Edit).json_schema()
-    form = valid(schema_form_class(schema)({"title": "T", "tone": "casual", "notes": "", "words": "200"}))
+    form = valid(
+        schema_form_class(schema)({"title": "T", "tone": "casual", "notes": "", "words": "200"})
+    )
     assert form.resume_value() == {"title": "T", "tone": "casual", "words": 200}
     Edit.model_validate(form.resume_value())  # what the runtime will do with it
 
@@ -122,7 +139,10 @@ class FakeInterrupt:
 
 
 def test_schema_form_starts_from_the_proposal_approve_or_edit():
-    schema = {"type": "object", "properties": {"to": {"type": "string"}, "amount": {"type": "integer"}}}
+    schema = {
+        "type": "object",
+        "properties": {"to": {"type": "string"}, "amount": {"type": "integer"}},
+    }
     interrupt = FakeInterrupt({"to": "alice", "amount": 10, "reason": "refund"}, schema)
     form_class = answer_form_class(interrupt)
     unbound = build_answer_form(form_class, interrupt)
@@ -131,7 +151,10 @@ def test_schema_form_starts_from_the_proposal_approve_or_edit():
     same = valid(build_answer_form(form_class, interrupt, {"to": "alice", "amount": "10"}))
     assert same.decision_kind() == "approve"
     edited = valid(build_answer_form(form_class, interrupt, {"to": "alice", "amount": "12"}))
-    assert (edited.decision_kind(), edited.resume_value()) == ("edit", {"to": "alice", "amount": 12})
+    assert (edited.decision_kind(), edited.resume_value()) == (
+        "edit",
+        {"to": "alice", "amount": 12},
+    )
 
 
 def test_form_choice(settings):

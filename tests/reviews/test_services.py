@@ -14,7 +14,12 @@ def test_answer_writes_decision_and_run(user_factory, interrupt_factory):
     user, interrupt = user_factory(), interrupt_factory()
     run = services.answer_interrupt(interrupt=interrupt, user=user, value=True, decision="approve")
     decision = Decision.objects.get()
-    assert (decision.run, decision.user, decision.kind, decision.value) == (run, user, "approve", True)
+    assert (decision.run, decision.user, decision.kind, decision.value) == (
+        run,
+        user,
+        "approve",
+        True,
+    )
 
 
 def test_unknown_decision_writes_nothing(user_factory, interrupt_factory):
@@ -25,7 +30,9 @@ def test_unknown_decision_writes_nothing(user_factory, interrupt_factory):
     assert not Run.objects.exists() and not Decision.objects.exists()
 
 
-def test_failure_writing_the_decision_rolls_back_the_resume(user_factory, interrupt_factory, monkeypatch):
+def test_failure_writing_the_decision_rolls_back_the_resume(
+    user_factory, interrupt_factory, monkeypatch
+):
     interrupt = interrupt_factory()
 
     def broken(**kwargs):
@@ -33,13 +40,17 @@ def test_failure_writing_the_decision_rolls_back_the_resume(user_factory, interr
 
     monkeypatch.setattr(Decision.objects, "create", broken)
     with pytest.raises(RuntimeError):
-        services.answer_interrupt(interrupt=interrupt, user=user_factory(), value=True, decision="approve")
+        services.answer_interrupt(
+            interrupt=interrupt, user=user_factory(), value=True, decision="approve"
+        )
     interrupt.refresh_from_db()
     assert interrupt.status == Interrupt.Status.PENDING
     assert not Run.objects.exists()
 
 
-def test_unique_decision_per_interrupt_is_reported_as_not_pending(user_factory, interrupt_factory, monkeypatch):
+def test_unique_decision_per_interrupt_is_reported_as_not_pending(
+    user_factory, interrupt_factory, monkeypatch
+):
     """Belt and braces: if two answers got past the conditional update, the constraint refuses."""
     user, interrupt = user_factory(), interrupt_factory()
     Decision.objects.create(interrupt=interrupt, user=user, kind="approve", value=True)
@@ -50,11 +61,15 @@ def test_unique_decision_per_interrupt_is_reported_as_not_pending(user_factory, 
     assert not Run.objects.exists()
 
 
-def test_inbox_is_told_after_commit(user_factory, interrupt_factory, monkeypatch, django_capture_on_commit_callbacks):
+def test_inbox_is_told_after_commit(
+    user_factory, interrupt_factory, monkeypatch, django_capture_on_commit_callbacks
+):
     from workflows import executor
 
     sent = []
-    monkeypatch.setattr(executor, "group_send", lambda group, message: sent.append((group, message)))
+    monkeypatch.setattr(
+        executor, "group_send", lambda group, message: sent.append((group, message))
+    )
     monkeypatch.setattr(executor, "wake", lambda run_id: None)
     with django_capture_on_commit_callbacks(execute=True):
         services.answer_interrupt(

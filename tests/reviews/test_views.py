@@ -34,7 +34,9 @@ def test_answer_requires_login_and_writes_nothing(client, interrupt_factory):
 
 # -- inbox ---------------------------------------------------------------------------------------
 def test_inbox_lists_pending_interrupts_readably(reviewer_client, interrupt_factory):
-    pending = interrupt_factory(value={"essay": "Cats <b>rule</b>.\n\nSecond paragraph.", "action": "Approve?"})
+    pending = interrupt_factory(
+        value={"essay": "Cats <b>rule</b>.\n\nSecond paragraph.", "action": "Approve?"}
+    )
     interrupt_factory(status=Interrupt.Status.RESOLVED, value={"essay": "an old answered essay"})
     response = reviewer_client().get(reverse("reviews:inbox"))
     assert response.status_code == 200
@@ -87,7 +89,9 @@ def test_interrupt_page_404(reviewer_client):
     assert reviewer_client().get(reverse("reviews:interrupt", args=[999])).status_code == 404
 
 
-def test_approve_resumes_records_decision_and_redirects_to_thread(reviewer_client, interrupt_factory):
+def test_approve_resumes_records_decision_and_redirects_to_thread(
+    reviewer_client, interrupt_factory
+):
     client = reviewer_client()
     interrupt = interrupt_factory()
     response = client.post(answer_url(interrupt), {"decision": "approve"})
@@ -95,7 +99,10 @@ def test_approve_resumes_records_decision_and_redirects_to_thread(reviewer_clien
     assert response["Location"] == reverse("workflows:thread", args=[interrupt.thread_id])
     decision = Decision.objects.get()
     assert (decision.interrupt, decision.user, decision.kind, decision.value) == (
-        interrupt, client.user, "approve", True
+        interrupt,
+        client.user,
+        "approve",
+        True,
     )
     run = Run.objects.get()
     assert decision.run == run and run.kind == Run.Kind.RESUME and run.requested_by == client.user
@@ -113,7 +120,9 @@ def test_reject_resumes_with_false(reviewer_client, interrupt_factory):
 
 def test_htmx_answer_redirects_with_hx_redirect(reviewer_client, interrupt_factory):
     interrupt = interrupt_factory()
-    response = reviewer_client().post(answer_url(interrupt), {"decision": "approve"}, HTTP_HX_REQUEST="true")
+    response = reviewer_client().post(
+        answer_url(interrupt), {"decision": "approve"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     assert response["HX-Redirect"] == reverse("workflows:thread", args=[interrupt.thread_id])
 
@@ -199,7 +208,9 @@ def test_resolved_interrupt_page_shows_who_answered_and_what(reviewer_client, in
 
 
 # -- other answer forms --------------------------------------------------------------------------
-def test_json_form_for_workflows_without_form_or_schema(reviewer_client, interrupt_factory, thread_factory):
+def test_json_form_for_workflows_without_form_or_schema(
+    reviewer_client, interrupt_factory, thread_factory
+):
     interrupt = interrupt_factory(thread=thread_factory(workflow="unregistered-workflow"))
     client = reviewer_client()
     response = client.post(answer_url(interrupt), {"value": "{not json"})
@@ -238,10 +249,14 @@ def test_schema_form_fields_and_value(reviewer_client, interrupt_factory, thread
     assert Decision.objects.get().value == {"approved": True, "comment": "Looks good"}
 
 
-def test_value_the_schema_refuses_is_400_and_writes_nothing(reviewer_client, interrupt_factory, thread_factory):
+def test_value_the_schema_refuses_is_400_and_writes_nothing(
+    reviewer_client, interrupt_factory, thread_factory
+):
     """Arrays get the JSON form; the service validates against the schema."""
     schema = {"type": "array", "items": {"type": "string"}, "minItems": 1}
-    interrupt = interrupt_factory(thread=thread_factory(workflow="unregistered"), response_schema=schema)
+    interrupt = interrupt_factory(
+        thread=thread_factory(workflow="unregistered"), response_schema=schema
+    )
     response = reviewer_client().post(answer_url(interrupt), {"value": json.dumps([])})
     assert response.status_code == 400
     assert "Invalid answer" in response.content.decode()

@@ -27,7 +27,8 @@ async def fresh_layer(settings):
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
-    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
+    name = django_settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}"
 
 
 async def communicator(path, user=None, origin=b"http://localhost"):
@@ -68,7 +69,9 @@ async def test_unknown_thread_is_refused(user_factory):
 
 async def test_connect_sends_the_current_state(thread_factory, interrupt_factory, user_factory):
     thread = await sync_to_async(thread_factory)()
-    pending = await sync_to_async(interrupt_factory)(thread=thread, value={"essay": "<i>otters</i>"})
+    pending = await sync_to_async(interrupt_factory)(
+        thread=thread, value={"essay": "<i>otters</i>"}
+    )
     comm = await communicator(f"/ws/threads/{thread.pk}/", await sync_to_async(user_factory)())
     connected, _ = await comm.connect()
     assert connected
@@ -93,9 +96,13 @@ async def test_chunks_of_its_own_thread_only_in_order_without_duplicates(
     await other_comm.receive_from()
 
     for seq in (1, 2, 3):
-        await fresh_layer.group_send(mine.group_name, chunk(mine, seq, {f"step_{seq}": f"value {seq}"}))
+        await fresh_layer.group_send(
+            mine.group_name, chunk(mine, seq, {f"step_{seq}": f"value {seq}"})
+        )
     await fresh_layer.group_send(other.group_name, chunk(other, 1, {"elsewhere": "not yours"}))
-    await fresh_layer.group_send(mine.group_name, chunk(mine, 2, {"step_2": "value 2"}))  # duplicate
+    await fresh_layer.group_send(
+        mine.group_name, chunk(mine, 2, {"step_2": "value 2"})
+    )  # duplicate
 
     received = [await comm.receive_from() for _ in range(3)]
     for seq, html in enumerate(received, start=1):
@@ -141,10 +148,19 @@ async def test_status_change_pushes_the_state_from_the_database(
 
     # The executor commits the pause, then announces it.
     pending = await sync_to_async(interrupt_factory)(thread=thread)
-    await sync_to_async(Thread.objects.filter(pk=thread.pk).update)(status=Thread.Status.INTERRUPTED)
-    await fresh_layer.group_send(thread.group_name, {
-        "type": "thread.status", "run_id": "run-1", "status": "interrupted", "result": None, "error": "",
-    })
+    await sync_to_async(Thread.objects.filter(pk=thread.pk).update)(
+        status=Thread.Status.INTERRUPTED
+    )
+    await fresh_layer.group_send(
+        thread.group_name,
+        {
+            "type": "thread.status",
+            "run_id": "run-1",
+            "status": "interrupted",
+            "result": None,
+            "error": "",
+        },
+    )
     html = await comm.receive_from()
     assert "badge-interrupted" in html and "<progress" not in html
     assert f"/interrupts/{pending.pk}/" in html
@@ -152,10 +168,16 @@ async def test_status_change_pushes_the_state_from_the_database(
     await sync_to_async(Thread.objects.filter(pk=thread.pk).update)(
         status=Thread.Status.DONE, result={"essay": "Otters", "is_approved": True}
     )
-    await fresh_layer.group_send(thread.group_name, {
-        "type": "thread.status", "run_id": "run-2", "status": "done",
-        "result": {"essay": "Otters", "is_approved": True}, "error": "",
-    })
+    await fresh_layer.group_send(
+        thread.group_name,
+        {
+            "type": "thread.status",
+            "run_id": "run-2",
+            "status": "done",
+            "result": {"essay": "Otters", "is_approved": True},
+            "error": "",
+        },
+    )
     html = await comm.receive_from()
     assert "badge-done" in html and "outcome-done" in html and "Otters" in html
     await comm.disconnect()

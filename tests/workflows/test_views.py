@@ -46,7 +46,9 @@ def test_start_unknown_workflow_is_404(reviewer_client):
 
 
 def test_start_only_by_post(reviewer_client):
-    assert reviewer_client().get(reverse("workflows:start", args=["essay-review"])).status_code == 405
+    assert (
+        reviewer_client().get(reverse("workflows:start", args=["essay-review"])).status_code == 405
+    )
 
 
 def test_start_with_invalid_form_is_400_and_writes_nothing(reviewer_client):
@@ -67,7 +69,11 @@ def test_start_queues_a_run_and_redirects_to_the_thread(reviewer_client):
     thread = Thread.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("workflows:thread", args=[thread.pk])
-    assert (thread.workflow, thread.input, thread.created_by) == ("essay-review", "otters", client.user)
+    assert (thread.workflow, thread.input, thread.created_by) == (
+        "essay-review",
+        "otters",
+        client.user,
+    )
     assert Run.objects.get().kind == Run.Kind.START
 
 
@@ -90,7 +96,9 @@ def test_thread_page_shows_progress_while_running(reviewer_client, thread_factor
 
 def test_thread_page_shows_result_or_error(reviewer_client, thread_factory):
     client = reviewer_client()
-    done = thread_factory(status=Thread.Status.DONE, result={"essay": "Final text", "is_approved": True})
+    done = thread_factory(
+        status=Thread.Status.DONE, result={"essay": "Final text", "is_approved": True}
+    )
     html = client.get(reverse("workflows:thread", args=[done.pk])).content.decode()
     assert "outcome-done" in html and "Final text" in html and "<progress" not in html
     failed = thread_factory(status=Thread.Status.ERROR, error="ConnectionError: down")
