@@ -8,6 +8,7 @@ checkpoint tables, it keeps ``Interrupt`` rows (what reviewers answer) in step w
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -63,6 +64,8 @@ class DjangoSaver(BaseCheckpointSaver):
             or JsonPlusSerializer(getattr(settings, "WORKFLOWS_SERDE_ALLOWED_TYPES", ()))
         )
         self.using = using
+        self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
+        self._leases_guard = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------------
     def _thread_pk(self, thread_id: str) -> int:
@@ -204,7 +207,9 @@ class DjangoSaver(BaseCheckpointSaver):
         from .models import Checkpoint, PendingWrite, Thread
 
         with transaction.atomic(using=self.using):
-            threads = {thread_id: self._thread_pk(thread_id) for thread_id in thread_ids}
+            with self._leases_guard:
+                leased = {t: self._leases.get(t) for t in thread_ids}
+            threads = {t: leased[t] or self._thread_pk(t) for t in thread_ids}
             for thread_id, row in checkpoints + special + normal:
                 row.thread_id = threads[thread_id]
             db = self.using or "default"
@@ -231,6 +236,9 @@ class DjangoSaver(BaseCheckpointSaver):
                 Thread.objects.using(db).filter(pk=threads[thread_id], run_owner=owner).update(
                     run_owner="", run_lease_expires_at=None
                 )
+        for thread_id, _owner in releases:
+            with self._leases_guard:
+                self._leases.pop(thread_id, None)
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
         """Lease the thread to one run with a conditional update of its row (free, or its lease
@@ -239,17 +247,21 @@ class DjangoSaver(BaseCheckpointSaver):
         from .models import Thread
 
         now = timezone.now()
-        with transaction.atomic(using=self.using):
-            pk = self._thread_pk(thread_id)
-            free = Q(run_owner="") | Q(run_owner=owner) | Q(run_lease_expires_at__lt=now)
-            taken = Thread.objects.using(self.using).filter(free, pk=pk).update(
-                run_owner=owner, run_lease_expires_at=now + RUN_LEASE
-            )
+        pk = self._thread_pk(thread_id)  # a single-statement UPDATE below needs no BEGIN
+        free = Q(run_owner="") | Q(run_owner=owner) | Q(run_lease_expires_at__lt=now)
+        taken = Thread.objects.using(self.using).filter(free, pk=pk).update(
+            run_owner=owner, run_lease_expires_at=now + RUN_LEASE
+        )
+        if taken == 1:
+            with self._leases_guard:
+                self._leases[thread_id] = pk  # the row exists while leased: no lookups per batch
         return taken == 1
 
     def release_thread(self, thread_id: str, owner: str) -> None:
         from .models import Thread
 
+        with self._leases_guard:
+            self._leases.pop(thread_id, None)
         Thread.objects.using(self.using).filter(thread_id=thread_id, run_owner=owner).update(
             run_owner="", run_lease_expires_at=None
         )
