@@ -31,6 +31,7 @@ import langgraph.checkpoint.memory as _lg_memory
 import langgraph.config as _lg_config
 import langgraph.errors as _lg_errors
 import langgraph.func as _lg_func
+import langgraph.runtime as _lg_runtime
 import langgraph.types as _lg_types
 
 import workflows as _fs
@@ -51,6 +52,7 @@ FLOWSITE = _namespace(
     RetryPolicy=_fs.RetryPolicy,
     get_stream_writer=_fs.get_stream_writer,
     get_config=_fs.get_config,
+    get_runtime=_fs.get_runtime,
     GraphOutput=_fs.GraphOutput,
     EmptyInputError=_fs.EmptyInputError,
 )
@@ -66,6 +68,7 @@ LANGGRAPH = _namespace(
     RetryPolicy=_lg_types.RetryPolicy,
     get_stream_writer=_lg_config.get_stream_writer,
     get_config=_lg_config.get_config,
+    get_runtime=_lg_runtime.get_runtime,
     GraphOutput=_lg_types.GraphOutput,
     EmptyInputError=_lg_errors.EmptyInputError,
 )

@@ -142,9 +142,10 @@ def test_task_and_interrupt_outside_a_run():
             attempt(lambda: api.interrupt("q")),
             attempt(api.get_stream_writer),
             attempt(api.get_config),
+            attempt(api.get_runtime),
         ]
 
-    assert same(run_both(scenario)) == [OUTSIDE] * 5
+    assert same(run_both(scenario)) == [OUTSIDE] * 6
 
 
 def test_decoration_time_errors():

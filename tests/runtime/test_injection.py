@@ -1,5 +1,6 @@
 """Injectable parameters and accessors (reference §1.10): ``config``, ``writer``, ``store``,
-``previous``, ``runtime``; ``get_config()`` / ``get_stream_writer()`` inside bodies and tasks."""
+``previous``, ``runtime``; ``get_config()`` / ``get_stream_writer()`` / ``get_runtime()`` inside
+bodies and tasks."""
 
 from __future__ import annotations
 
@@ -138,3 +139,47 @@ def test_dict_context_is_coerced_into_the_context_schema():
 
     ann = N("Ctx", (("user", "ann"),))
     assert same(run_both(scenario)) == [[ann, ann], [None, None]]
+
+
+def test_get_runtime_in_body_and_tasks(saver_factory):
+    """``get_runtime()`` (``langgraph.runtime.get_runtime``; ``context_schema`` is for type hints
+    only) is the ``runtime`` injectable of the running body or task, the same object: its
+    ``context``, ``store`` and ``previous``, and its ``stream_writer`` emits ``custom`` chunks. A
+    dict context is coerced into the ``context_schema``. Outside a run it raises (test_errors)."""
+
+    def scenario(api, saver):
+        store = object()
+
+        def seen(runtime) -> list:
+            r = api.get_runtime(Ctx)
+            r.stream_writer({"user": r.context.user})
+            return [r is runtime, r is api.get_runtime(), r.context, r.previous, r.store is store]
+
+        @api.task
+        def step(x: int, runtime=None) -> list:
+            return seen(runtime)
+
+        @api.task
+        def plain(x: int) -> str:  # no runtime parameter: get_runtime() still works
+            return api.get_runtime().context.user
+
+        @api.entrypoint(checkpointer=saver, store=store, context_schema=Ctx)
+        def wf(x: int, runtime=None) -> list:
+            return [seen(runtime), step(x).result(), plain(x).result()]
+
+        c = cfg("t")
+        first = list(wf.stream(1, c, context=Ctx(user="ann"), stream_mode=["custom", "values"]))
+        second = wf.invoke(2, c, context={"user": "bob"})
+        return [first, second]
+
+    t = same(run_both(scenario, saver_factory))
+    ann, bob = N("Ctx", (("user", "ann"),)), N("Ctx", (("user", "bob"),))
+    first_value = [[True, True, ann, None, True], [True, True, ann, None, True], "ann"]
+    assert t == [
+        [
+            ("custom", {"user": "ann"}),
+            ("custom", {"user": "ann"}),
+            ("values", first_value),
+        ],
+        [[True, True, bob, first_value, True], [True, True, bob, first_value, True], "bob"],
+    ]

@@ -1,7 +1,7 @@
 """Plain-Python runtime of LangGraph's functional API (no Django import)."""
 
 from .checkpoint import BaseCheckpointSaver, CheckpointTuple, InMemorySaver
-from .context import get_config, get_store, get_stream_writer, interrupt
+from .context import get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .func import Pregel, entrypoint, task
 from .serde import JsonPlusSerializer, register_type
 from .types import (
@@ -40,6 +40,7 @@ __all__ = [
     "ThreadBusyError",
     "entrypoint",
     "get_config",
+    "get_runtime",
     "get_store",
     "get_stream_writer",
     "interrupt",

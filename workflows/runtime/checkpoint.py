@@ -11,6 +11,12 @@ A checkpoint is a dict::
      "channel_versions": {channel: int}, "versions_seen": {}, "updated_channels": [...]}
 
 and its metadata ``{"source": "input" | "loop" | "update" | "fork", "step": int, "parents": {}}``.
+
+Pending writes use LangGraph's channels (``__return__``, ``__error__``, ``__interrupt__``,
+``__resume__``, ``__end__``, ``__previous__``) plus one of Flowsite's: ``__call__``, written once
+per executed task call with its first write, whose value is
+``{"name": task name, "path": [call index, ...], "args": xxh3-64 hex of the arguments | None}``
+(``path`` is the call position: the caller's path plus the call index).
 """
 
 from __future__ import annotations
@@ -33,7 +39,16 @@ __all__ = [
 ]
 
 # Fixed write positions of special channels; their writes replace earlier ones (upsert).
-WRITES_IDX_MAP = {"__error__": -1, "__scheduled__": -2, "__interrupt__": -3, "__resume__": -4}
+# LangGraph's four, plus Flowsite's ``__call__``: what a task call was (its name, call position
+# and an argument fingerprint), stored with the task's first write so that a replay can tell a
+# changed program from the recorded one (``NondeterminismError``).
+WRITES_IDX_MAP = {
+    "__error__": -1,
+    "__scheduled__": -2,
+    "__interrupt__": -3,
+    "__resume__": -4,
+    "__call__": -5,
+}
 
 
 class CheckpointTuple(NamedTuple):

@@ -1,4 +1,5 @@
-"""Run-scoped accessors: ``interrupt``, ``get_config``, ``get_stream_writer``, ``get_store``.
+"""Run-scoped accessors: ``interrupt``, ``get_config``, ``get_stream_writer``, ``get_store``,
+``get_runtime``.
 
 Each running entrypoint body and task has a scope in a ``ContextVar``; outside a run every accessor
 raises ``RuntimeError("Called get_config outside of a runnable context")``, LangGraph's error.
@@ -10,7 +11,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .pregel import Scope
+    from .pregel import Run, Scope
 
 current_scope: ContextVar[Scope | None] = ContextVar("workflows_scope", default=None)
 
@@ -41,6 +42,33 @@ def get_stream_writer():
     did not ask for ``custom``), as LangGraph's ``get_stream_writer``. Chunks written from a task
     carry the task's caller namespace (seen with ``subgraphs=True`` or ``version="v2"``)."""
     return scope().writer
+
+
+class Runtime:
+    """The ``runtime`` injectable and ``get_runtime()``'s value (LangGraph's ``Runtime``):
+    ``context`` (the run's ``context=``, coerced into ``context_schema``), ``store`` (the
+    entrypoint's ``store=``), ``stream_writer`` (the ``custom`` writer of the body or task) and
+    ``previous`` (the entrypoint's ``previous``). One object per body or task call, as in
+    LangGraph (``get_runtime() is runtime`` there)."""
+
+    def __init__(self, run: Run, previous: Any, writer: Any) -> None:
+        self.context = run.context
+        self.store = run.graph.store
+        self.stream_writer = writer
+        self.previous = previous
+
+    def __repr__(self) -> str:
+        return (
+            f"Runtime(context={self.context!r}, store={self.store!r}, "
+            f"previous={self.previous!r})"
+        )
+
+
+def get_runtime(context_schema: Any = None) -> Runtime:
+    """The running body's or task's ``Runtime`` (the object its ``runtime`` parameter gets), as
+    LangGraph's ``get_runtime``: ``get_runtime().context`` is the run's context.
+    ``context_schema`` is accepted for type hints only. Raises ``RuntimeError`` outside a run."""
+    return scope().runtime
 
 
 def interrupt(value: Any, *, response_schema: Any = None) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .checkpoint import BaseCheckpointSaver
+from .context import Runtime
 from .pregel import STREAM_MODES, Run, iterate, task_from_state
 from .types import GraphOutput, RetryPolicy, StateSnapshot
 
@@ -176,7 +177,9 @@ class Pregel:
             "previous": lambda: previous,
             "writer": lambda: writer,
             "store": lambda: self.store,
-            "runtime": lambda: _Runtime(run, previous, writer),
+            "runtime": lambda: (
+                scope.runtime if scope is not None else Runtime(run, previous, writer)
+            ),
         }
         return {
             name: make()
@@ -411,16 +414,6 @@ def _invoke_result(run: Run, stream_mode: str, chunks: list, version: str) -> An
         result["__interrupt__"] = list(run.interrupts)
         return result
     return run.output
-
-
-class _Runtime:
-    """The ``runtime`` injectable: ``context``, ``store``, ``stream_writer``, ``previous``."""
-
-    def __init__(self, run: Run, previous: Any, writer: Any) -> None:
-        self.context = run.context
-        self.store = run.graph.store
-        self.stream_writer = writer
-        self.previous = previous
 
 
 class entrypoint(Generic[R]):

@@ -8,6 +8,10 @@ The algorithm is LangGraph's for the functional API (reference §1.2, §1.4, §1
   new checkpoint is written;
 * a resume (``Command(resume=...)``, or ``None`` after an error) re-runs the body from the top;
   tasks whose ``__return__`` write exists are replayed by call order and name, not re-executed;
+* beyond LangGraph, each executed task call also records a ``__call__`` write (its name, call
+  position and an argument fingerprint): on replay, another task name at a recorded position
+  stops the run with ``NondeterminismError`` (Temporal's model), and other arguments with the
+  same name log a warning and proceed with the recorded result, as LangGraph does;
 * completion writes a ``loop`` checkpoint (step n+1) holding ``__end__`` (the return value) and
   ``__previous__`` (the value saved for the thread's next run).
 """
@@ -19,27 +23,32 @@ import concurrent.futures
 import contextvars
 import dataclasses
 import itertools
+import json
 import logging
 import os
 import queue
 import random
 import socket
-import uuid
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from xxhash import xxh3_64_hexdigest
+
 from . import ids
 from .checkpoint import BaseCheckpointSaver
-from .context import current_scope
+from .context import Runtime, current_scope
+from .serde import TAG
 from .types import (
     Command,
     EmptyInputError,
     GraphInterrupt,
     Interrupt,
     NodeTimeoutError,
+    NondeterminismError,
     PregelTask,
     RetryPolicy,
     ThreadBusyError,
@@ -134,7 +143,10 @@ def now_iso() -> str:
 class Scope:
     """What a running entrypoint body or task sees of its run (kept in a ``ContextVar``)."""
 
-    __slots__ = ("run", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume")
+    __slots__ = (
+        "run", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume", "call",
+        "_runtime",
+    )
 
     @property
     def task_path(self) -> str:
@@ -155,6 +167,16 @@ class Scope:
         self.calls = itertools.count()
         self.interrupts_seen = 0
         self.resume: list = list(run.task_writes(task_id).get("__resume__", ()))
+        # what this task call was, stored as its ``__call__`` write (``None``: the entrypoint)
+        self.call: dict | None = None
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        """This body's or task's ``runtime`` (the injectable, and ``get_runtime()``)."""
+        if self._runtime is None:
+            self._runtime = Runtime(self.run, self.run.previous, self.writer)
+        return self._runtime
 
     @property
     def config(self) -> dict:
@@ -312,6 +334,9 @@ class Run:
         self.end_value: Any = None
         self.entry_id = ""
         self.owner: str | None = None  # token of this run's hold on the thread
+        # recorded task calls of the pending run: call position -> (task_id, ``__call__`` value)
+        self.recorded: dict[tuple, tuple[str, dict]] = {}
+        self.fatal: NondeterminismError | None = None  # stops the run whatever the body does
 
     # -- emission ---------------------------------------------------------------------------
     def emit(self, mode: str, chunk: Any, ns: tuple = ()) -> None:
@@ -351,18 +376,34 @@ class Run:
             return worker_pool().submit(fn, *args).result()
         return fn(*args)
 
-    def write(self, task_id: str, writes: list[tuple[str, Any]], task_path: str = "") -> None:
-        """Record ``writes`` of ``task_id`` as pending writes of the run's input checkpoint."""
+    def write(
+        self,
+        task_id: str,
+        writes: list[tuple[str, Any]],
+        task_path: str = "",
+        call: dict | None = None,
+    ) -> None:
+        """Record ``writes`` of ``task_id`` as pending writes of the run's input checkpoint.
+
+        ``call`` (a task's ``__call__`` record) is written with them, in the same operation,
+        unless the same record is stored already: so it costs no extra transaction, and a task
+        gets it with its first write.
+        """
         with self.lock:
             slot = self.writes.setdefault(task_id, {})
             for channel, value in writes:
                 slot[channel] = value
+            if self.saver is not None and call is not None and slot.get("__call__") != call:
+                writes = [*writes, ("__call__", call)]
         if self.saver is None:
             return
         if self.durability != "sync":
             for _channel, value in writes:
                 self.serde.dumps(value)  # raise TypeError now, in the writing task
         self._submit(("put_writes", self.checkpoint_config, writes, task_id, task_path))
+        if call is not None:  # handed over: later writes of this task need not repeat it
+            with self.lock:
+                slot["__call__"] = call
 
     def _submit(self, op: tuple) -> None:
         """Hand a checkpointer operation over according to ``durability``.
@@ -669,6 +710,7 @@ class Run:
         kwargs = self.graph.injected_kwargs(self, self.previous, scope)
         if self.wants("tasks"):
             self.emit("tasks", {"id": entry_id, "name": name, "input": self.input, "triggers": ("__start__",)})
+        self.recorded = self._recorded_calls()
         token = current_scope.set(scope)
         try:
             if self.graph.is_async:
@@ -679,20 +721,26 @@ class Run:
                 self._wait_all()
         except GraphInterrupt as gi:
             self._wait_all()
-            if gi.task_id == entry_id:
-                self.write(entry_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
-                self._surface(next(self.call_seq), gi.interrupts)
-            self._interrupted()
-            return
-        except BaseException as exc:
-            self._wait_all()
-            if self.surfaced and isinstance(exc, GraphInterrupt):
+            if self.fatal is None:
+                if gi.task_id == entry_id:
+                    self.write(entry_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
+                    self._surface(next(self.call_seq), gi.interrupts)
                 self._interrupted()
                 return
-            self._failed(entry_id, exc)
-            raise
+        except BaseException as exc:
+            self._wait_all()
+            if self.fatal is None:
+                if self.surfaced and isinstance(exc, GraphInterrupt):
+                    self._interrupted()
+                    return
+                self._failed(entry_id, exc)
+                raise
         finally:
             current_scope.reset(token)
+        if self.fatal is not None:
+            # a replay went another way than the recorded run: fail, whatever the body did
+            self._failed(entry_id, self.fatal)
+            raise self.fatal
         if self.surfaced:
             # a task interrupted but the body finished without its result: LangGraph still pauses
             self._interrupted()
@@ -748,6 +796,8 @@ class Run:
         """The body returned ``result``: stream the entrypoint's update and task result now, as
         LangGraph does when its node finishes, i.e. before tasks it did not wait for (reference
         §1.7: ``[{'wf': 'returned-early'}, {'bg': 1}]``)."""
+        if self.fatal is not None:
+            return  # the run fails (NondeterminismError), whatever the body returned
         value, _save = _final(result)
         self.emit("updates", {self.graph.name: value})
         if self.wants("tasks"):
@@ -792,6 +842,9 @@ class Run:
             self.step, task.name, path_str, index,
         )
         path = (*parent.path, index)
+        call = None
+        if self.saver is not None:
+            call = self._checked_call(task, parent, path, args, kwargs, task_id)
         if self.wants("tasks"):
             self.emit("tasks", {"id": task_id, "name": task.name, "input": (args, kwargs),
                                 "triggers": ("__pregel_push",)})
@@ -805,6 +858,7 @@ class Run:
             fut.set_result(done["__return__"])
             return fut
         child = Scope(self, task_id, task.name, f"{parent.ns}|{task.name}:{task_id}", path)
+        child.call = call
         ctx = contextvars.copy_context()
         if task.is_async:
             if not in_loop:
@@ -817,6 +871,59 @@ class Run:
         with self.lock:
             self.futures.append(fut)
         return fut
+
+    def _recorded_calls(self) -> dict[tuple, tuple[str, dict]]:
+        """The task calls recorded by the pending run's earlier attempts, by call position."""
+        found: dict[tuple, tuple[str, dict]] = {}
+        for task_id, channels in self.writes.items():
+            call = channels.get("__call__")
+            if isinstance(call, dict) and isinstance(call.get("path"), list):
+                found.setdefault(tuple(call["path"]), (task_id, call))
+        return found
+
+    def _checked_call(
+        self, task: Any, parent: Scope, path: tuple, args: tuple, kwargs: dict, task_id: str
+    ) -> dict:
+        """The ``__call__`` record of this task call, checked against the call recorded at the
+        same position (beyond LangGraph, which matches by call order *and name* only, so it
+        silently runs a renamed task and returns a stale result for changed arguments).
+
+        Another task name there raises ``NondeterminismError`` (and the run fails, even if the
+        body catches it); other arguments with the same name log a warning when the recorded
+        result (or recorded interrupt answers) will be used, and the run proceeds with them.
+        """
+        fingerprint = _fingerprint(self.serde, args, kwargs)
+        call = {"name": task.name, "path": list(path), "args": fingerprint}
+        recorded = self.recorded.get(path)
+        if recorded is None:
+            return call
+        _recorded_id, before = recorded
+        where = _position(self.graph.name, parent, path)
+        if before.get("name") != task.name:
+            exc = NondeterminismError(
+                f"Nondeterministic replay at {where}: the resumed body called task "
+                f"{task.name!r}, but the recorded run called task {before.get('name')!r} there. "
+                "A resumed entrypoint must make the same task calls in the same order; restore "
+                "the code that started this run, or start a new run with new input.",
+                recorded=before.get("name"),
+                called=task.name,
+                position=path,
+            )
+            with self.lock:
+                self.fatal = self.fatal or exc
+            raise exc
+        done = self.writes.get(task_id, {})
+        replayed = "__return__" in done or bool(done.get("__resume__"))
+        if replayed and fingerprint and before.get("args") and before["args"] != fingerprint:
+            logger.warning(
+                "Task %r at %s was called with other arguments than in the recorded run: now "
+                "%s (argument fingerprint %s), recorded fingerprint %s; %s, as LangGraph does "
+                "(entrypoint code must be deterministic).",
+                task.name, where, _describe(args, kwargs), fingerprint, before["args"],
+                "returning the recorded result" if "__return__" in done
+                else "re-running it with its recorded interrupt answers",
+            )
+        return call
 
     def _run_sync_task(self, task, scope, seq, args, kwargs, fut: TaskFuture) -> None:
         if not fut.set_running_or_notify_cancel():
@@ -852,7 +959,7 @@ class Run:
         return result
 
     def _task_done(self, task, scope: Scope, result: Any) -> None:
-        self.write(scope.task_id, [("__return__", result)], scope.task_path)
+        self.write(scope.task_id, [("__return__", result)], scope.task_path, scope.call)
         self.emit("updates", {task.name: result})
         if self.wants("tasks"):
             self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": None,
@@ -860,17 +967,56 @@ class Run:
 
     def _task_interrupted(self, scope: Scope, seq: int, gi: GraphInterrupt) -> None:
         if gi.task_id == scope.task_id:
-            self.write(scope.task_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
+            self.write(
+                scope.task_id, [("__interrupt__", list(gi.interrupts))], scope.task_path, scope.call
+            )
             self._surface(seq, gi.interrupts)
 
     def _task_failed(self, task, scope: Scope, exc: BaseException) -> None:
         try:
-            self.write(scope.task_id, [("__error__", repr(exc))], scope.task_path)
+            self.write(scope.task_id, [("__error__", repr(exc))], scope.task_path, scope.call)
         except Exception:
             logger.exception("could not record the error of task %s", task.name)
         if self.wants("tasks"):
             self.emit("tasks", {"id": scope.task_id, "name": task.name, "error": exc,
                                 "result": {}, "interrupts": []})
+
+
+def _canonical(data: Any) -> Any:
+    """Encoded (JSON) data with set members in a stable order, for fingerprints: a set of
+    strings iterates in another order in another process."""
+    if isinstance(data, list):
+        return [_canonical(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: _canonical(v) for k, v in data.items()}
+    if out.get(TAG) in ("set", "frozenset", "dict"):
+        out["v"] = sorted(out["v"], key=lambda v: json.dumps(v, sort_keys=True))
+    return out
+
+
+def _fingerprint(serde: Any, args: tuple, kwargs: dict) -> str | None:
+    """xxh3-64 hex digest of a task call's arguments as the serializer encodes them (equal
+    dicts and sets give equal digests), or ``None`` when they are not serializable."""
+    try:
+        data = _canonical(serde.encode([list(args), kwargs]))
+    except Exception:  # noqa: BLE001 - arguments need not be serializable (they are not stored)
+        return None
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return xxh3_64_hexdigest(text.encode())
+
+
+def _describe(args: tuple, kwargs: dict, limit: int = 200) -> str:
+    """A short repr of a call's arguments, for log messages."""
+    text = repr(args) + (f", {kwargs!r}" if kwargs else "")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _position(entry: str, parent: Scope, path: tuple) -> str:
+    """A task call's position for messages, e.g. ``call position [0, 1] (call #1 of task
+    'outer')``."""
+    caller = f"entrypoint {entry!r}" if not parent.path else f"task {parent.name!r}"
+    return f"call position {list(path)} (call #{path[-1]} of {caller})"
 
 
 def _coerce_context(schema: Any, context: Any) -> Any:
@@ -961,7 +1107,7 @@ def _with_retry(policy: Any, call: Callable[[], Any]) -> Any:
     while True:
         try:
             return call()
-        except GraphInterrupt:
+        except (GraphInterrupt, NondeterminismError):  # retrying cannot help
             raise
         except Exception as exc:
             attempt += 1
@@ -977,7 +1123,7 @@ async def _with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
     while True:
         try:
             return await call()
-        except GraphInterrupt:
+        except (GraphInterrupt, NondeterminismError):
             raise
         except Exception as exc:
             attempt += 1

@@ -192,9 +192,28 @@ class NodeTimeoutError(Exception):
 class NondeterminismError(RuntimeError):
     """A resumed body called, at a recorded position, a task other than the one recorded.
 
-    Modelled on Temporal's ``NondeterminismError``: replaying a stale result would be wrong, so
-    the run stops instead.
+    Modelled on Temporal's ``NondeterminismError``: the program no longer matches the run it
+    resumes, so the run stops (its entrypoint task records the error; ``invoke(None, config)``
+    retries it once the code is restored) instead of silently re-running or replaying tasks.
+    LangGraph has no such check: it runs the renamed task.
+
+    ``recorded`` and ``called`` are the two task names, ``position`` the call position (the
+    caller's path of call indexes plus this call's index, e.g. ``(0,)`` for the body's first
+    task call, ``(0, 1)`` for the second call made by that task).
     """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        recorded: str | None = None,
+        called: str | None = None,
+        position: tuple = (),
+    ) -> None:
+        super().__init__(message)
+        self.recorded = recorded
+        self.called = called
+        self.position = tuple(position)
 
 
 class ThreadBusyError(RuntimeError):

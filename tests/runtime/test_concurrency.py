@@ -1,0 +1,105 @@
+"""One run per thread at a time (beyond LangGraph).
+
+Flowsite's ``Run.run`` takes the thread from the checkpointer (``acquire_thread``) before it loads
+or writes anything, and gives it back with the run's last writes (or when it fails). A second run
+started on the same thread while the first executes raises ``ThreadBusyError`` at once and writes
+nothing; once the first has finished, the next run proceeds.
+
+LangGraph (the library) has no such guard: two runs on one thread at once both execute and both
+write checkpoints on the thread, interleaved (LangGraph Server serialises runs per thread, with
+its own queue). Deliberate difference, shown by each test's LangGraph branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+
+import pytest
+
+from workflows import ThreadBusyError
+
+from .lg import API_IDS, APIS, FLOWSITE, LANGGRAPH, attempt, cfg
+
+BUSY = (
+    "raises",
+    "ThreadBusyError",
+    "Thread 't' is busy: another run is executing on it; try again when it has finished",
+)
+
+
+def build(api, saver, started: threading.Event, release: threading.Event):
+    """``wf(x)`` returns ``x`` from a task; the call with ``"first"`` blocks until ``release``."""
+
+    @api.task
+    def step(x: str) -> str:
+        if x == "first":
+            started.set()
+            assert release.wait(5)
+        return x
+
+    @api.entrypoint(checkpointer=saver)
+    def wf(x: str) -> str:
+        return step(x).result()
+
+    return wf
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+def test_second_run_on_a_busy_thread(api, saver_factory):
+    """While a run executes on thread ``t``, a second ``invoke`` on ``t`` raises
+    ``ThreadBusyError`` in Flowsite (and writes nothing); after the first finished, a new run
+    proceeds. LangGraph (the library) has no such guard: the second run executes alongside the
+    first and both write checkpoints on the thread."""
+    started, release = threading.Event(), threading.Event()
+    wf = build(api, saver_factory(api), started, release)
+    c = cfg("t")
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(wf.invoke, "first", c)
+        assert started.wait(5)  # the first run is executing its task
+        second = attempt(lambda: wf.invoke("second", c))
+        release.set()
+        assert first.result(5) == "first"
+    # the thread is free again: a new run proceeds
+    assert wf.invoke("third", c) == "third"
+    sources = [s.metadata["source"] for s in wf.get_state_history(c)]
+    if api is LANGGRAPH:
+        assert second == "second"  # no guard: it ran alongside the first
+        assert len(sources) == 6  # three runs of two checkpoints each
+    else:
+        assert second == BUSY
+        assert sources == ["loop", "input", "loop", "input"]  # the refused run wrote nothing
+        assert wf.get_state(c).values == "third"
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+async def test_concurrent_async_runs_on_one_thread(api, saver_factory):
+    """``ainvoke`` twice at once on one thread: Flowsite refuses the one that comes second;
+    LangGraph runs both."""
+    started, release = threading.Event(), threading.Event()
+    wf = build(api, saver_factory(api), started, release)
+    c = cfg("t")
+    first = asyncio.ensure_future(wf.ainvoke("first", c))
+    assert await asyncio.to_thread(started.wait, 5)
+    if api is LANGGRAPH:
+        second = await wf.ainvoke("second", c)
+        assert second == "second"
+    else:
+        with pytest.raises(ThreadBusyError):
+            await wf.ainvoke("second", c)
+    release.set()
+    assert await first == "first"
+    assert await wf.ainvoke("third", c) == "third"
+
+
+def test_other_threads_are_not_blocked(saver_factory):
+    """The guard is per thread: a run on another thread proceeds while the first executes."""
+    started, release = threading.Event(), threading.Event()
+    wf = build(FLOWSITE, saver_factory(FLOWSITE), started, release)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(wf.invoke, "first", cfg("t"))
+        assert started.wait(5)
+        assert wf.invoke("other", cfg("u")) == "other"
+        release.set()
+        assert first.result(5) == "first"
