@@ -62,7 +62,7 @@ def test_rows_written_for_an_interrupted_run(tmp_path):
     (ckpt,) = Checkpoint.objects.filter(thread=thread)
     assert (ckpt.source, ckpt.step, ckpt.parent_checkpoint_id) == ("input", -1, None)
     channels = sorted(PendingWrite.objects.filter(thread=thread).values_list("channel", flat=True))
-    assert channels == ["__interrupt__", "__return__"]
+    assert channels == ["__call__", "__interrupt__", "__return__"]
     task_write = PendingWrite.objects.get(thread=thread, channel="__return__")
     assert task_write.task_path.endswith(", write_essay")
     assert task_write.checkpoint_id == ckpt.checkpoint_id
