@@ -72,20 +72,31 @@ def one_run(wf, api, thread_id: str) -> None:
     assert next(iter(final.values()))["is_approved"] is True, final
 
 
-def timed(wf, api, n: int, prefix: str) -> tuple[float, float]:
-    """Median ms per run and peak KiB allocated during one extra run."""
-    for i in range(min(20, n)):  # warm-up
-        one_run(wf, api, f"{prefix}-warm-{i}")
-    times = []
-    for i in range(n):
-        start = time.perf_counter()
-        one_run(wf, api, f"{prefix}-{i}")
-        times.append(time.perf_counter() - start)
+def peak_kib(wf, api, thread_id: str) -> float:
+    """Peak KiB allocated (tracemalloc) during one run."""
     tracemalloc.start()
-    one_run(wf, api, f"{prefix}-mem")
+    one_run(wf, api, thread_id)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return statistics.median(times) * 1e3, peak / 1024
+    return peak / 1024
+
+
+def compare(fs_wf, fs, lg_wf, lg, n: int, prefix: str) -> tuple[tuple, tuple]:
+    """``((fs median ms, fs peak KiB), (lg median ms, lg peak KiB))``. The two are run in
+    alternation, so that whatever else loads the machine weighs on both alike."""
+    for i in range(min(20, n)):  # warm-up
+        one_run(fs_wf, fs, f"{prefix}-fw{i}")
+        one_run(lg_wf, lg, f"{prefix}-lw{i}")
+    times: dict[str, list[float]] = {"fs": [], "lg": []}
+    for i in range(n):
+        for key, wf, api in (("fs", fs_wf, fs), ("lg", lg_wf, lg)):
+            start = time.perf_counter()
+            one_run(wf, api, f"{prefix}-{key}{i}")
+            times[key].append(time.perf_counter() - start)
+    return (
+        (statistics.median(times["fs"]) * 1e3, peak_kib(fs_wf, fs, f"{prefix}-fmem")),
+        (statistics.median(times["lg"]) * 1e3, peak_kib(lg_wf, lg, f"{prefix}-lmem")),
+    )
 
 
 def pg_xact(url: str) -> int:
@@ -147,8 +158,8 @@ def main() -> None:
 
     import workflows
 
-    row("in memory", timed(build(fs)(workflows.InMemorySaver()), fs, args.n, f"m{tag}"),
-        timed(build(lg)(LgMemory()), lg, args.n, f"m{tag}"))
+    row("in memory", *compare(build(fs)(workflows.InMemorySaver()), fs,
+                              build(lg)(LgMemory()), lg, args.n, f"m{tag}"))
 
     if args.pg:
         database_url = args.pg
@@ -165,10 +176,9 @@ def main() -> None:
         conn.execute("pragma journal_mode=wal")
         lg_saver = SqliteSaver(conn)
         lg_saver.setup()
-        fs_t = timed(build(fs)(DjangoSaver()), fs, args.n, f"s{tag}")
-        lg_t = timed(build(lg)(lg_saver), lg, args.n, f"s{tag}")
+        fs_t, lg_t = compare(build(fs)(DjangoSaver()), fs, build(lg)(lg_saver), lg, args.n, f"s{tag}")
         db = Path(database_url.removeprefix("sqlite:///"))
-        runs = args.n + min(20, args.n) + 1
+        runs = args.n + min(20, args.n) + 1  # timed, warm-up and the memory run
         size = lambda p: sum(f.stat().st_size for f in p.parent.glob(p.name + "*"))  # noqa: E731
         row("SQLite: DjangoSaver vs SqliteSaver", fs_t, lg_t,
             f"file bytes/run: flowsite {size(db) / runs:.0f}, langgraph {size(path) / runs:.0f}")
@@ -179,8 +189,7 @@ def main() -> None:
     with PostgresSaver.from_conn_string(args.pg) as lg_saver:
         lg_saver.setup()
         fs_wf, lg_wf = build(fs)(DjangoSaver()), build(lg)(lg_saver)
-        fs_t = timed(fs_wf, fs, args.n, f"p{tag}")
-        lg_t = timed(lg_wf, lg, args.n, f"p{tag}")
+        fs_t, lg_t = compare(fs_wf, fs, lg_wf, lg, args.n, f"p{tag}")
         counts = {}
         for name, wf, api, tables in (("fs", fs_wf, fs, DJANGO_TABLES), ("lg", lg_wf, lg, LG_PG_TABLES)):
             k = 50

@@ -15,7 +15,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -246,16 +246,30 @@ class DjangoSaver(BaseCheckpointSaver):
         the database across processes. Returns ``False`` when another run holds it."""
         from .models import Thread
 
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
         now = timezone.now()
-        pk = self._thread_pk(thread_id)  # a single-statement UPDATE below needs no BEGIN
-        free = Q(run_owner="") | Q(run_owner=owner) | Q(run_lease_expires_at__lt=now)
-        taken = Thread.objects.using(self.using).filter(free, pk=pk).update(
-            run_owner=owner, run_lease_expires_at=now + RUN_LEASE
+        adapt = connection.ops.adapt_datetimefield_value
+        table = connection.ops.quote_name(Thread._meta.db_table)
+        # UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35): lease and pk in one statement
+        sql = (
+            f"UPDATE {table} SET run_owner = %s, run_lease_expires_at = %s "
+            "WHERE thread_id = %s AND (run_owner = '' OR run_owner = %s "
+            "OR run_lease_expires_at < %s) RETURNING id"
         )
-        if taken == 1:
+        params = [owner, adapt(now + RUN_LEASE), thread_id, owner, adapt(now)]
+        with transaction.atomic(using=self.using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if row is None:  # a new thread (create its row, then lease it) or a busy one
+                Thread.objects.using(self.using).bulk_create(
+                    [Thread(thread_id=thread_id)], ignore_conflicts=True
+                )
+                cursor.execute(sql, params)
+                row = cursor.fetchone()
+        if row is not None:
             with self._leases_guard:
-                self._leases[thread_id] = pk  # the row exists while leased: no lookups per batch
-        return taken == 1
+                self._leases[thread_id] = row[0]  # the row exists while leased: no lookups
+        return row is not None
 
     def release_thread(self, thread_id: str, owner: str) -> None:
         from .models import Thread
@@ -268,15 +282,15 @@ class DjangoSaver(BaseCheckpointSaver):
 
     def _sync_interrupts(self, thread: int, checkpoint_id: str, task_id: str, interrupts: list, now) -> None:
         """Keep ``Interrupt`` rows equal to the task's pending ``__interrupt__`` write: new ones
-        pending, the task's earlier ones (now answered) resolved."""
+        pending; when the write is cleared (answered), the task's pending ones resolved."""
         from .models import Interrupt
 
         rows = Interrupt.objects.using(self.using)
-        current = {intr.id for intr in interrupts}
-        rows.filter(thread_id=thread, task_id=task_id, status=Interrupt.Status.PENDING).exclude(
-            interrupt_id__in=current
-        ).update(status=Interrupt.Status.RESOLVED, resolved_at=now)
-        if interrupts:
+        if not interrupts:  # the runtime clears a task's interrupt write when it is answered
+            rows.filter(thread_id=thread, task_id=task_id, status=Interrupt.Status.PENDING).update(
+                status=Interrupt.Status.RESOLVED, resolved_at=now
+            )
+        else:
             rows.bulk_create(
                 [
                     Interrupt(
