@@ -45,7 +45,7 @@ class InboxConsumer(AsyncWebsocketConsumer):
     def render(self) -> str:
         from .views import inbox_context
 
-        context = inbox_context()
+        context = inbox_context(self.scope["user"])
         html = render_to_string(
             "includes/nav_count.html", {"pending_count": len(context["interrupts"])}
         )

@@ -1,4 +1,8 @@
-"""The audit log of reviewers' answers to interrupts."""
+"""The review product's state: who answered what (``Decision``, the audit log).
+
+Answering any interrupt needs the permission ``reviews.answer_interrupt`` (declared on
+``Decision``); a workflow can require one more (``registry.register(..., review_permission=)``).
+"""
 
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("answer_interrupt", "Can answer interrupts (resume paused workflows)")]
         constraints = [
             # An interrupt is answered once; the database says no to a second answer even if
             # two requests got past the service's conditional update.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
 from workflows import executor
@@ -11,8 +12,29 @@ from workflows import services as workflow_services
 from workflows.models import Interrupt, Run
 
 from .models import Decision
+from .permissions import missing_answer_permissions
 
-__all__ = ["answer_interrupt"]
+__all__ = ["NotAllowed", "answer_interrupt"]
+
+
+class NotAllowed(PermissionDenied):
+    """The user lacks a permission the action needs; nothing was written. ``missing`` names
+    the permissions."""
+
+    def __init__(self, message: str, *, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def _check_can_answer(interrupt: Interrupt, user: Any) -> None:
+    missing = missing_answer_permissions(user, interrupt.thread.workflow)
+    if missing:
+        who = user.get_username() if getattr(user, "is_authenticated", False) else "Anonymous"
+        raise NotAllowed(
+            f"{who} may not answer interrupts of {interrupt.thread.workflow or 'this workflow'}"
+            f" (missing {', '.join(missing)})",
+            missing=missing,
+        )
 
 
 def answer_interrupt(*, interrupt: Interrupt, user: Any, value: Any, decision: str) -> Run:
@@ -20,12 +42,14 @@ def answer_interrupt(*, interrupt: Interrupt, user: Any, value: Any, decision: s
 
     One transaction: the interrupt is resolved, the resume run queued and the ``Decision`` written
     together, or nothing is. After commit the run's executor wakes and every open inbox is told to
-    refresh. Raises ``ValueError`` for an unknown ``decision``, and what
+    refresh. Raises ``ValueError`` for an unknown ``decision``, ``NotAllowed`` when ``user``
+    lacks ``reviews.answer_interrupt`` or the workflow's ``review_permission``, and what
     ``workflows.services.resume_run`` raises: ``InterruptNotPending`` (already answered, e.g. a
     double submission) and ``InvalidResumeValue``.
     """
     if decision not in Decision.Kind.values:
         raise ValueError(f"Unknown decision {decision!r}; expected one of {Decision.Kind.values}")
+    _check_can_answer(interrupt, user)
     try:
         with transaction.atomic():
             run = workflow_services.resume_run(interrupt=interrupt, value=value, user=user)

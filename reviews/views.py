@@ -24,17 +24,21 @@ from .forms import (
     resume_value_of,
 )
 from .models import Decision
+from .permissions import can_answer, missing_answer_permissions
 
 PAGE = "reviews/interrupt.html"
+NOT_ALLOWED = "You are not allowed to answer this interrupt. Your answer was not sent."
 
 
-def inbox_context() -> dict[str, Any]:
-    """The pending interrupts, longest-waiting first, with their workflows' titles."""
+def inbox_context(user: Any) -> dict[str, Any]:
+    """The pending interrupts, longest-waiting first, with their workflows' titles and whether
+    ``user`` may answer each."""
     interrupts = list(
         Interrupt.objects.pending().select_related("thread").order_by("created_at", "id")
     )
     for interrupt in interrupts:
         interrupt.workflow_title = workflow_title(interrupt.thread.workflow)
+        interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
     return {"interrupts": interrupts}
 
 
@@ -42,7 +46,7 @@ def inbox_context() -> dict[str, Any]:
 @login_required
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
     template = "reviews/inbox.html#inbox-list" if request.htmx else "reviews/inbox.html"
-    return render(request, template, inbox_context())
+    return render(request, template, inbox_context(request.user))
 
 
 def _get_interrupt(pk: int) -> Interrupt:
@@ -59,9 +63,12 @@ def _render_page(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    if form is None and interrupt.status == Interrupt.Status.PENDING:
+    missing = missing_answer_permissions(request.user, interrupt.thread.workflow)
+    if form is None and interrupt.status == Interrupt.Status.PENDING and not missing:
         form = build_answer_form(answer_form_class(interrupt), interrupt)
     context = {
+        "can_answer": not missing,
+        "missing_permissions": missing,
         "interrupt": interrupt,
         "thread": interrupt.thread,
         "workflow_title": workflow_title(interrupt.thread.workflow),
@@ -86,6 +93,8 @@ def interrupt_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @login_required
 def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     interrupt = _get_interrupt(pk)
+    if not can_answer(request.user, interrupt.thread.workflow):
+        return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
     if interrupt.status != Interrupt.Status.PENDING:
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
     form = build_answer_form(answer_form_class(interrupt), interrupt, request.POST)
@@ -100,6 +109,8 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             value=resume_value_of(form),
             decision=decision_kind_of(form),
         )
+    except services.NotAllowed:  # a permission revoked since the check above
+        return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
     except workflow_services.InterruptNotPending:
         interrupt = _get_interrupt(pk)
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)

@@ -11,11 +11,16 @@ the admin discovers ``admin.py``::
         input_form=TopicForm,                    # a django.forms.Form shown on the start page
         build_input=lambda data: data["topic"],  # cleaned_data -> the entrypoint's input
         resume_form=ApproveRejectForm,           # how reviewers answer its interrupts
+        # Optional Django permissions: to answer its interrupts (besides the site-wide
+        # reviews.answer_interrupt) and to start it. Superusers hold every permission.
+        review_permission="essays.review_essay",
+        start_permission="essays.start_essay",
     )
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +45,11 @@ class RegisteredWorkflow:
     ``cleaned_data`` ``build_input`` turns into the entrypoint's input (default: the dict itself);
     ``resume_form`` is the form class reviewers answer its interrupts with (``None``: a form
     built from the interrupt's ``response_schema``, else a JSON answer; see ``reviews.forms``).
+
+    ``review_permission`` and ``start_permission`` are Django permission names
+    (``"app_label.codename"``) a user must hold to answer this workflow's interrupts (on top of
+    ``reviews.answer_interrupt``) and to start it; ``None`` adds no requirement. Superusers hold
+    every permission.
     """
 
     name: str
@@ -49,12 +59,21 @@ class RegisteredWorkflow:
     input_form: type | None = None
     build_input: Callable[[dict], Any] = field(default=lambda data: data)
     resume_form: type | None = None
+    review_permission: str | None = None
+    start_permission: str | None = None
 
     def make_input(self, cleaned_data: dict) -> Any:
         return self.build_input(cleaned_data)
 
+    def can_start(self, user: Any) -> bool:
+        """Whether ``user`` may start this workflow (``start_permission``, if any)."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return self.start_permission is None or user.has_perm(self.start_permission)
+
 
 _registry: dict[str, RegisteredWorkflow] = {}
+_PERMISSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_]+$")
 
 
 def register(
@@ -66,15 +85,25 @@ def register(
     input_form: type | None = None,
     build_input: Callable[[dict], Any] | None = None,
     resume_form: type | None = None,
+    review_permission: str | None = None,
+    start_permission: str | None = None,
 ) -> RegisteredWorkflow:
     """Register ``entrypoint`` under ``name`` (a slug). Re-registering a name replaces it.
 
-    Raises ``ValueError`` for a name that is not a slug.
+    Raises ``ValueError`` for a name that is not a slug, or a permission that is not of the
+    form ``"app_label.codename"``. Whether the permission exists is not checked (the database
+    may not be ready yet): one that does not exist lets only superusers through.
     """
     from django.utils.text import slugify
 
     if slugify(name) != name:
         raise ValueError(f"Workflow names must be slugs, got {name!r}")
+    for argument, value in (("review_permission", review_permission),
+                            ("start_permission", start_permission)):
+        if value is not None and not (isinstance(value, str) and _PERMISSION.match(value)):
+            raise ValueError(
+                f'{argument} must be a permission name like "app_label.codename", got {value!r}'
+            )
     item = RegisteredWorkflow(
         name=name,
         entrypoint=entrypoint,
@@ -83,6 +112,8 @@ def register(
         input_form=input_form,
         build_input=build_input or (lambda data: data),
         resume_form=resume_form,
+        review_permission=review_permission,
+        start_permission=start_permission,
     )
     _registry[name] = item
     return item

@@ -43,7 +43,7 @@ def thread_page_context(thread: Thread) -> dict[str, Any]:
     }
 
 
-def _list_context(bound: tuple[str, Any] | None = None) -> dict[str, Any]:
+def _list_context(user: Any, bound: tuple[str, Any] | None = None) -> dict[str, Any]:
     entries = []
     for workflow in registry.all_workflows():
         if bound and bound[0] == workflow.name:
@@ -52,7 +52,7 @@ def _list_context(bound: tuple[str, Any] | None = None) -> dict[str, Any]:
             form = workflow.input_form(prefix=workflow.name)
         else:
             form = None
-        entries.append({"workflow": workflow, "form": form})
+        entries.append({"workflow": workflow, "form": form, "can_start": workflow.can_start(user)})
     threads = (
         Thread.objects.select_related("created_by")
         .annotate(pending_count=Count("interrupts", filter=Q(interrupts__status="pending")))
@@ -67,7 +67,7 @@ def _list_context(bound: tuple[str, Any] | None = None) -> dict[str, Any]:
 @require_GET
 @login_required
 def workflow_list(request: HtmxHttpRequest) -> HttpResponse:
-    return render(request, "workflows/list.html", _list_context())
+    return render(request, "workflows/list.html", _list_context(request.user))
 
 
 @require_POST
@@ -77,12 +77,15 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         workflow = registry.get(name)
     except registry.UnknownWorkflow as exc:
         raise Http404(str(exc)) from None
+    if not workflow.can_start(request.user):
+        messages.error(request, f"You are not allowed to start {workflow.title}.")
+        return render(request, "workflows/list.html", _list_context(request.user), status=403)
     form = None
     data: dict[str, Any] = {}
     if workflow.input_form is not None:
         form = workflow.input_form(request.POST, prefix=workflow.name)
         if not form.is_valid():
-            context = _list_context(bound=(workflow.name, form))
+            context = _list_context(request.user, bound=(workflow.name, form))
             return render(request, "workflows/list.html", context, status=400)
         data = form.cleaned_data
     try:
@@ -91,7 +94,8 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         )
     except TypeError as exc:
         messages.error(request, f"{workflow.title} could not start: {exc}")
-        return render(request, "workflows/list.html", _list_context(bound=(name, form)), status=400)
+        context = _list_context(request.user, bound=(name, form))
+        return render(request, "workflows/list.html", context, status=400)
     messages.success(request, f"Started {workflow.title}.")
     return redirect("workflows:thread", pk=run.thread_id)
 

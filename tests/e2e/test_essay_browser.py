@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
@@ -49,6 +52,10 @@ class ReviewerInBrowserTests(ChannelsLiveServerTestCase):
         test_settings = settings.DATABASES["default"]["TEST"]
         configured = test_settings.get("NAME")
         test_settings["NAME"] = configured or settings.DATABASES["default"]["NAME"]
+        # Channels' consumers reach the ORM through asgiref's one global sync thread. A test
+        # that ran before this one may have started it, and a forked server would inherit the
+        # executor without its thread, so every database_sync_to_async call would hang there.
+        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
         try:
             super().setUpClass()  # forks the server first: it must not inherit the flag below
         finally:
@@ -83,7 +90,9 @@ class ReviewerInBrowserTests(ChannelsLiveServerTestCase):
 
     # -- helpers ------------------------------------------------------------------------------
     def reviewer(self, username: str) -> None:
-        get_user_model().objects.create_user(username=username, password=PASSWORD)
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+        # Answering interrupts needs this permission (reviews.answer_interrupt).
+        user.user_permissions.add(Permission.objects.get(codename="answer_interrupt"))
 
     def logged_in_page(self, username: str) -> Page:
         """A new browser context (its own cookies) logged in through the login form."""

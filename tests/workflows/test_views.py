@@ -142,3 +142,69 @@ def test_admin_is_read_only_and_shows_values(reviewer_client, user_factory, inte
         assert client.get(reverse(f"admin:workflows_{name}_changelist")).status_code == 200
     assert client.get(reverse("admin:reviews_decision_changelist")).status_code == 200
     assert Interrupt.objects.count() == 1
+
+
+# -- start_permission ----------------------------------------------------------------------------
+@pytest.fixture
+def guarded_workflow(monkeypatch):
+    """``essay-review`` registered again as ``guarded-essay``, needing ``reviews.start_guarded``
+    to start; returns the Permission."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from flowsite.workflows import TopicForm, essay_review
+    from reviews.models import Decision
+    from workflows import registry
+
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    registry.register(
+        "guarded-essay",
+        essay_review,
+        title="Guarded essay",
+        input_form=TopicForm,
+        build_input=lambda data: data["topic"],
+        start_permission="reviews.start_guarded",
+    )
+    return Permission.objects.create(
+        codename="start_guarded",
+        name="Can start guarded essays",
+        content_type=ContentType.objects.get_for_model(Decision),
+    )
+
+
+def test_start_without_start_permission_is_403_and_writes_nothing(
+    reviewer_client, guarded_workflow
+):
+    response = reviewer_client().post(
+        reverse("workflows:start", args=["guarded-essay"]), {"guarded-essay-topic": "otters"}
+    )
+    assert response.status_code == 403
+    assert "You are not allowed to start Guarded essay." in response.content.decode()
+    assert not Thread.objects.exists() and not Run.objects.exists()
+
+
+def test_list_shows_why_a_workflow_cannot_be_started(reviewer_client, guarded_workflow):
+    html = reviewer_client().get(reverse("workflows:list")).content.decode()
+    assert "workflow-card-locked" in html
+    assert "Starting it needs the permission <code>reviews.start_guarded</code>" in html
+    assert f'action="{reverse("workflows:start", args=["guarded-essay"])}"' not in html
+    assert f'action="{reverse("workflows:start", args=["essay-review"])}"' in html
+
+
+@pytest.mark.parametrize("how", ["permission", "superuser"])
+def test_start_with_start_permission(reviewer_client, user_factory, guarded_workflow, how):
+    if how == "superuser":
+        user = user_factory(is_superuser=True)
+    else:
+        user = user_factory()
+        user.user_permissions.add(guarded_workflow)
+    client = reviewer_client(user)
+    assert (
+        f'action="{reverse("workflows:start", args=["guarded-essay"])}"'
+        in client.get(reverse("workflows:list")).content.decode()
+    )
+    response = client.post(
+        reverse("workflows:start", args=["guarded-essay"]), {"guarded-essay-topic": "otters"}
+    )
+    assert response.status_code == 302
+    assert Thread.objects.get().workflow == "guarded-essay"
