@@ -8,6 +8,7 @@ checkpoint tables, it keeps ``Interrupt`` rows (what reviewers answer) in step w
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -16,7 +17,6 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .runtime.checkpoint import (
@@ -28,19 +28,64 @@ from .runtime.checkpoint import (
 )
 from .runtime.serde import JsonPlusSerializer
 
-
 RUN_LEASE = timedelta(minutes=15)
 
 
-def _last_per_key(rows: list, keys: list[str]) -> list[list]:
-    """Upsert batches: the last row per key wins, and rows that set ``task_path`` are kept
-    apart from rows that leave it as it is."""
-    latest: dict[tuple, Any] = {}
-    for row in rows:
-        latest[tuple(getattr(row, k if k != "thread" else "thread_id") for k in keys)] = row
-    with_path = [r for r in latest.values() if r.task_path]
-    without = [r for r in latest.values() if not r.task_path]
-    return [group for group in (with_path, without) if group]
+class _Statements:
+    """The hot path's SQL for one database vendor, built from the models' table names."""
+
+    def __init__(self, connection: Any) -> None:
+        from .models import Checkpoint, Interrupt, PendingWrite, Thread
+
+        q = connection.ops.quote_name
+        thread, ckpt = q(Thread._meta.db_table), q(Checkpoint._meta.db_table)
+        write, intr = q(PendingWrite._meta.db_table), q(Interrupt._meta.db_table)
+        ckpt_cols = (
+            f"SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_checkpoint_id, "
+            f"c.data, c.metadata FROM {ckpt} c JOIN {thread} t ON c.thread_id = t.id "
+            "WHERE t.thread_id = %s AND c.checkpoint_ns = %s"
+        )
+        self.select_latest_checkpoint = ckpt_cols + " ORDER BY c.checkpoint_id DESC LIMIT 1"
+        self.select_checkpoint_by_id = ckpt_cols + " AND c.checkpoint_id = %s"
+        self.select_writes = (
+            f"SELECT task_id, channel, value FROM {write} "
+            "WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s ORDER BY id"
+        )
+        self.upsert_checkpoint = (
+            f"INSERT INTO {ckpt} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
+            "step, source, data, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
+            "parent_checkpoint_id = excluded.parent_checkpoint_id, step = excluded.step, "
+            "source = excluded.source, data = excluded.data, metadata = excluded.metadata"
+        )
+        write_insert = (
+            f"INSERT INTO {write} (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, "
+            "idx, channel, value, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) "
+        )
+        self.insert_write = write_insert + "DO NOTHING"
+        self.upsert_write = write_insert + (
+            "DO UPDATE SET channel = excluded.channel, value = excluded.value, task_path = "
+            f"CASE WHEN excluded.task_path = '' THEN {write}.task_path ELSE excluded.task_path END"
+        )
+        self.upsert_interrupt = (
+            f"INSERT INTO {intr} (thread_id, interrupt_id, checkpoint_id, task_id, value, "
+            "response_schema, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET "
+            "checkpoint_id = excluded.checkpoint_id, task_id = excluded.task_id, "
+            "value = excluded.value, response_schema = excluded.response_schema"
+        )
+        self.resolve_interrupts = (
+            f"UPDATE {intr} SET status = 'resolved', resolved_at = %s "
+            "WHERE thread_id = %s AND task_id = %s AND status = 'pending'"
+        )
+        self.release = (
+            f"UPDATE {thread} SET run_owner = '', run_lease_expires_at = NULL "
+            "WHERE thread_id = %s AND run_owner = %s"
+        )
+
+
+_STATEMENTS: dict[str, _Statements] = {}
 
 
 def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
@@ -81,40 +126,52 @@ class DjangoSaver(BaseCheckpointSaver):
         return pk
 
     def _tuple(self, row: Any, thread_id: str) -> CheckpointTuple:
-        from .models import PendingWrite
-
-        writes = (
-            PendingWrite.objects.using(self.using)
-            .filter(thread_id=row.thread_id, checkpoint_ns=row.checkpoint_ns, checkpoint_id=row.checkpoint_id)
-            .order_by("id")
-            .values_list("task_id", "channel", "value")
+        """A ``Checkpoint`` model row as a ``CheckpointTuple`` (writes read with one query)."""
+        return self._tuple_from(
+            thread_id, row.thread_id, row.checkpoint_ns, row.checkpoint_id,
+            row.parent_checkpoint_id, row.data, row.metadata,
         )
+
+    def _tuple_from(self, thread_id, thread_pk, ns, checkpoint_id, parent_id, data, metadata):
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        with connection.cursor() as cursor:
+            cursor.execute(self._sql(connection).select_writes, [thread_pk, ns, checkpoint_id])
+            writes = cursor.fetchall()
+        if isinstance(metadata, str):  # raw queries return JSON as text
+            metadata = json.loads(metadata)
         return CheckpointTuple(
-            config=_config(thread_id, row.checkpoint_ns, row.checkpoint_id),
-            checkpoint=self.serde.loads(row.data),
-            metadata=row.metadata,
-            parent_config=(
-                _config(thread_id, row.checkpoint_ns, row.parent_checkpoint_id)
-                if row.parent_checkpoint_id
-                else None
-            ),
+            config=_config(thread_id, ns, checkpoint_id),
+            checkpoint=self.serde.loads(data),
+            metadata=metadata,
+            parent_config=_config(thread_id, ns, parent_id) if parent_id else None,
             pending_writes=[(t, c, self.serde.loads(v)) for t, c, v in writes],
         )
 
+    @staticmethod
+    def _sql(connection: Any) -> _Statements:
+        statements = _STATEMENTS.get(connection.vendor)
+        if statements is None:
+            statements = _STATEMENTS[connection.vendor] = _Statements(connection)
+        return statements
+
     # -- interface --------------------------------------------------------------------------
     def get_tuple(self, config: dict) -> CheckpointTuple | None:
-        from .models import Checkpoint
-
+        """The checkpoint named by ``config`` (else the thread's latest) with its pending
+        writes: two indexed queries, written in SQL because this is the hot path."""
         thread_id = get_thread_id(config)
         ns = config["configurable"].get("checkpoint_ns", "")
-        rows = Checkpoint.objects.using(self.using).filter(
-            thread__thread_id=thread_id, checkpoint_ns=ns
-        )
         checkpoint_id = get_checkpoint_id(config)
-        if checkpoint_id:
-            rows = rows.filter(checkpoint_id=checkpoint_id)
-        row = rows.order_by("-checkpoint_id").first()
-        return self._tuple(row, thread_id) if row else None
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        sql = self._sql(connection)
+        with connection.cursor() as cursor:
+            if checkpoint_id:
+                cursor.execute(sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id])
+            else:
+                cursor.execute(sql.select_latest_checkpoint, [thread_id, ns])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return self._tuple_from(thread_id, *row)
 
     def list(
         self,
@@ -160,85 +217,72 @@ class DjangoSaver(BaseCheckpointSaver):
 
         Values are serialized first, so a ``TypeError`` leaves the database untouched.
         Checkpoints are upserted; writes of special channels are upserted, others
-        insert-or-ignore (LangGraph's rules); ``Interrupt`` rows follow ``__interrupt__`` writes.
+        insert-or-ignore (LangGraph's rules); ``Interrupt`` rows follow ``__interrupt__`` writes;
+        ``("release", config, owner)`` ops give leased threads back. Written as a few
+        ``executemany`` statements (``INSERT ... ON CONFLICT``, PostgreSQL and SQLite alike)
+        because this is the hot path: one per table touched.
         """
-        from .models import Checkpoint, PendingWrite
-
-        checkpoints, special, normal, interrupts = [], [], [], []
-        now = timezone.now()
-        thread_ids = set()
-        releases = []
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        adapt_dt, adapt_json = connection.ops.adapt_datetimefield_value, connection.ops.adapt_json_value
+        now = adapt_dt(timezone.now())
+        checkpoints, special, normal, interrupts, releases = [], {}, [], [], []
         for op in ops:
             config = op[1]
             thread_id = get_thread_id(config)
-            thread_ids.add(thread_id)
             ns = config["configurable"].get("checkpoint_ns", "")
             if op[0] == "release":
                 releases.append((thread_id, op[2]))
-                continue
-            if op[0] == "put":
+            elif op[0] == "put":
                 _, _, checkpoint, metadata, _versions = op
-                checkpoints.append((thread_id, Checkpoint(
-                    checkpoint_ns=ns,
-                    checkpoint_id=checkpoint["id"],
-                    parent_checkpoint_id=get_checkpoint_id(config),
-                    step=metadata.get("step", 0),
-                    source=metadata.get("source", "input"),
-                    data=self.serde.dumps(checkpoint).decode(),
-                    metadata=self.serde.encode(metadata),
-                    created_at=now,
-                )))
-                continue
-            _, _, writes, task_id, task_path = op
-            checkpoint_id = get_checkpoint_id(config)
-            for position, (channel, value) in enumerate(writes):
-                idx = write_idx(channel, position)
-                row = PendingWrite(
-                    checkpoint_ns=ns, checkpoint_id=checkpoint_id, task_id=task_id, idx=idx,
-                    channel=channel, value=self.serde.dumps(value).decode(), task_path=task_path,
-                    created_at=now,
-                )
-                (special if idx < 0 else normal).append((thread_id, row))
-                if channel == "__interrupt__":
-                    interrupts.append((thread_id, checkpoint_id, task_id, value))
-        self._apply(checkpoints, special, normal, interrupts, releases, thread_ids, now)
-
-    def _apply(self, checkpoints, special, normal, interrupts, releases, thread_ids, now) -> None:
-        from .models import Checkpoint, PendingWrite, Thread
-
-        with transaction.atomic(using=self.using):
+                checkpoints.append([
+                    thread_id, ns, checkpoint["id"], get_checkpoint_id(config),
+                    metadata.get("step", 0), metadata.get("source", "input"),
+                    self.serde.dumps(checkpoint).decode(),
+                    adapt_json(self.serde.encode(metadata), None), now,
+                ])
+            else:
+                _, _, writes, task_id, task_path = op
+                checkpoint_id = get_checkpoint_id(config)
+                for position, (channel, value) in enumerate(writes):
+                    idx = write_idx(channel, position)
+                    row = [thread_id, ns, checkpoint_id, task_id, task_path, idx, channel,
+                           self.serde.dumps(value).decode(), now]
+                    if idx < 0:  # the last write of a special channel wins
+                        special[(thread_id, ns, checkpoint_id, task_id, idx)] = row
+                    else:
+                        normal.append(row)
+                    if channel == "__interrupt__":
+                        interrupts.append((thread_id, checkpoint_id, task_id, value))
+        thread_ids = {row[0] for row in [*checkpoints, *special.values(), *normal]}
+        thread_ids.update(t for t, *_ in interrupts)
+        sql = self._sql(connection)
+        with transaction.atomic(using=self.using), connection.cursor() as cursor:
             with self._leases_guard:
-                leased = {t: self._leases.get(t) for t in thread_ids}
-            threads = {t: leased[t] or self._thread_pk(t) for t in thread_ids}
-            for thread_id, row in checkpoints + special + normal:
-                row.thread_id = threads[thread_id]
-            db = self.using or "default"
-            if checkpoints:
-                Checkpoint.objects.using(db).bulk_create(
-                    [row for _, row in checkpoints],
-                    update_conflicts=True,
-                    unique_fields=["thread", "checkpoint_ns", "checkpoint_id"],
-                    update_fields=["parent_checkpoint_id", "step", "source", "data", "metadata"],
-                )
-            keys = ["thread", "checkpoint_ns", "checkpoint_id", "task_id", "idx"]
-            for rows in _last_per_key([row for _, row in special], keys):
-                update = ["channel", "value"] + (["task_path"] if rows[0].task_path else [])
-                PendingWrite.objects.using(db).bulk_create(
-                    rows, update_conflicts=True, unique_fields=keys, update_fields=update
-                )
-            if normal:
-                PendingWrite.objects.using(db).bulk_create(
-                    [row for _, row in normal], ignore_conflicts=True
-                )
+                pks = {t: self._leases.get(t) for t in thread_ids}
+            pks = {t: pk or self._thread_pk(t) for t, pk in pks.items()}
+            for rows, statement in (
+                (checkpoints, sql.upsert_checkpoint),
+                (list(special.values()), sql.upsert_write),
+                (normal, sql.insert_write),
+            ):
+                if rows:
+                    cursor.executemany(statement, [[pks[r[0]], *r[1:]] for r in rows])
             for thread_id, checkpoint_id, task_id, value in interrupts:
-                self._sync_interrupts(threads[thread_id], checkpoint_id, task_id, value, now)
+                if value:
+                    cursor.executemany(sql.upsert_interrupt, [
+                        [pks[thread_id], intr.id, checkpoint_id, task_id,
+                         adapt_json(self.serde.to_display(intr.value), None),
+                         adapt_json(intr.response_schema, None), "pending", now]
+                        for intr in value
+                    ])
+                else:  # the runtime clears a task's interrupt write when it is answered
+                    cursor.execute(sql.resolve_interrupts, [now, pks[thread_id], task_id])
             for thread_id, owner in releases:
-                Thread.objects.using(db).filter(pk=threads[thread_id], run_owner=owner).update(
-                    run_owner="", run_lease_expires_at=None
-                )
-        for thread_id, _owner in releases:
+                cursor.execute(sql.release, [thread_id, owner])
+        if releases:
             with self._leases_guard:
-                self._leases.pop(thread_id, None)
+                for thread_id, _owner in releases:
+                    self._leases.pop(thread_id, None)
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
         """Lease the thread to one run with a conditional update of its row (free, or its lease
@@ -279,32 +323,6 @@ class DjangoSaver(BaseCheckpointSaver):
         Thread.objects.using(self.using).filter(thread_id=thread_id, run_owner=owner).update(
             run_owner="", run_lease_expires_at=None
         )
-
-    def _sync_interrupts(self, thread: int, checkpoint_id: str, task_id: str, interrupts: list, now) -> None:
-        """Keep ``Interrupt`` rows equal to the task's pending ``__interrupt__`` write: new ones
-        pending; when the write is cleared (answered), the task's pending ones resolved."""
-        from .models import Interrupt
-
-        rows = Interrupt.objects.using(self.using)
-        if not interrupts:  # the runtime clears a task's interrupt write when it is answered
-            rows.filter(thread_id=thread, task_id=task_id, status=Interrupt.Status.PENDING).update(
-                status=Interrupt.Status.RESOLVED, resolved_at=now
-            )
-        else:
-            rows.bulk_create(
-                [
-                    Interrupt(
-                        thread_id=thread, interrupt_id=intr.id, checkpoint_id=checkpoint_id,
-                        task_id=task_id, value=self.serde.to_display(intr.value),
-                        response_schema=intr.response_schema, status=Interrupt.Status.PENDING,
-                        created_at=now,
-                    )
-                    for intr in interrupts
-                ],
-                update_conflicts=True,
-                unique_fields=["thread", "interrupt_id"],
-                update_fields=["checkpoint_id", "task_id", "value", "response_schema"],
-            )
 
     def delete_thread(self, thread_id: str) -> None:
         from .models import Thread
