@@ -1,10 +1,13 @@
-"""The review product's state: who answered what (``Decision``, the audit log).
+"""The review product's state: who answered what (``Decision``, the audit log) and who is
+reviewing what right now (``Claim``, a lease).
 
 Answering any interrupt needs the permission ``reviews.answer_interrupt`` (declared on
 ``Decision``); a workflow can require one more (``registry.register(..., review_permission=)``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -55,3 +58,40 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.user} on interrupt {self.interrupt_id}"
+
+
+class ClaimQuerySet(models.QuerySet):
+    def active(self, now: datetime | None = None) -> ClaimQuerySet:
+        """Claims whose lease has not run out."""
+        return self.filter(expires_at__gt=now or timezone.now())
+
+
+class Claim(models.Model):
+    """A reviewer's lease on a pending interrupt: while it lasts, only they can answer it.
+
+    One row per interrupt at most (the one-to-one is a unique constraint); a lease that ran out
+    is taken over by the next claimant with a conditional update, and the row is deleted when
+    its holder answers or releases it. See ``reviews.services.claim_interrupt``.
+    """
+
+    LEASE = timedelta(minutes=10)
+
+    interrupt = models.OneToOneField(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="claim"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_claims"
+    )
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "expires_at"], name="claim_user_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.user} reviews interrupt {self.interrupt_id} until {self.expires_at:%H:%M}"
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        return self.expires_at > (now or timezone.now())

@@ -8,4 +8,6 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("interrupts/<int:pk>/", views.interrupt_detail, name="interrupt"),
     path("interrupts/<int:pk>/answer/", views.interrupt_answer, name="answer"),
+    path("interrupts/<int:pk>/claim/", views.interrupt_claim, name="claim"),
+    path("interrupts/<int:pk>/release/", views.interrupt_release, name="release"),
 ]

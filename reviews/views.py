@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from workflows import services as workflow_services
 from workflows.models import Interrupt
@@ -23,11 +25,12 @@ from .forms import (
     decision_kind_of,
     resume_value_of,
 )
-from .models import Decision
+from .models import Claim, Decision
 from .permissions import can_answer, missing_answer_permissions
 
 PAGE = "reviews/interrupt.html"
-NOT_ALLOWED = "You are not allowed to answer this interrupt. Your answer was not sent."
+NOT_SENT = "Your answer was not sent."
+NOT_ALLOWED = f"You are not allowed to answer this interrupt. {NOT_SENT}"
 
 
 def inbox_context(user: Any) -> dict[str, Any]:
@@ -36,9 +39,13 @@ def inbox_context(user: Any) -> dict[str, Any]:
     interrupts = list(
         Interrupt.objects.pending().select_related("thread").order_by("created_at", "id")
     )
+    claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
+    claim_of = {claim.interrupt_id: claim for claim in claims}
     for interrupt in interrupts:
         interrupt.workflow_title = workflow_title(interrupt.thread.workflow)
         interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
+        claim = interrupt.active_claim = claim_of.get(interrupt.pk)
+        interrupt.claimed_by_me = claim is not None and claim.user_id == user.pk
     return {"interrupts": interrupts}
 
 
@@ -55,6 +62,17 @@ def _get_interrupt(pk: int) -> Interrupt:
     )
 
 
+def _claim_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
+    claim = None
+    if interrupt.status == Interrupt.Status.PENDING:
+        claim = Claim.objects.active().filter(interrupt=interrupt).select_related("user").first()
+    return {
+        "claim": claim,
+        "claim_is_mine": claim is not None and claim.user_id == user.pk,
+        "lease_minutes": int(Claim.LEASE.total_seconds() // 60),
+    }
+
+
 def _render_page(
     request: HtmxHttpRequest,
     interrupt: Interrupt,
@@ -64,23 +82,30 @@ def _render_page(
     status: int = 200,
 ) -> HttpResponse:
     missing = missing_answer_permissions(request.user, interrupt.thread.workflow)
+    claims = _claim_context(interrupt, request.user)
+    held_by_other = claims["claim"] is not None and not claims["claim_is_mine"]
     if form is None and interrupt.status == Interrupt.Status.PENDING and not missing:
         form = build_answer_form(answer_form_class(interrupt), interrupt)
     context = {
+        **claims,
         "can_answer": not missing,
         "missing_permissions": missing,
         "interrupt": interrupt,
         "thread": interrupt.thread,
         "workflow_title": workflow_title(interrupt.thread.workflow),
         "decision": Decision.objects.select_related("user").filter(interrupt=interrupt).first(),
-        "form": form,
+        "form": None if held_by_other else form,
         "buttons": buttons_of(form) if form is not None else [],
         "error": error,
     }
     # An htmx POST swaps just the answer card; everything else gets the whole page.
     partial = request.htmx and request.method == "POST"
     template = f"{PAGE}#answer-card" if partial else PAGE
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if partial:  # claim buttons target the claim bar; a refusal replaces the whole card
+        retarget(response, "#answer-card")
+        reswap(response, "outerHTML")
+    return response
 
 
 @require_GET
@@ -111,6 +136,8 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         )
     except services.NotAllowed:  # a permission revoked since the check above
         return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
+    except services.ClaimedByOther as exc:
+        return _render_page(request, interrupt, error=f"{exc}. {NOT_SENT}", status=409)
     except workflow_services.InterruptNotPending:
         interrupt = _get_interrupt(pk)
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
@@ -126,4 +153,45 @@ def _not_pending_message(interrupt: Interrupt) -> str:
     if interrupt.status == Interrupt.Status.CANCELLED:
         return "This interrupt was cancelled: the run no longer waits for it."
     who = interrupt.resolved_by.get_username() if interrupt.resolved_by else "someone else"
-    return f"Already answered by {who}. Your answer was not sent."
+    return f"Already answered by {who}. {NOT_SENT}"
+
+
+# -- claims ----------------------------------------------------------------------------------------
+def _claim_changed(request: HtmxHttpRequest, interrupt: Interrupt, message: str) -> HttpResponse:
+    """After a claim or release: the claim bar for htmx (the answer form keeps what was typed),
+    else back to the page with a message."""
+    if request.htmx:
+        context = {"interrupt": interrupt, **_claim_context(interrupt, request.user)}
+        return render(request, f"{PAGE}#claim-bar", context)
+    messages.success(request, message)
+    return redirect("reviews:interrupt", pk=interrupt.pk)
+
+
+@require_POST
+@login_required
+def interrupt_claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    interrupt = _get_interrupt(pk)
+    try:
+        claim = services.claim_interrupt(interrupt=interrupt, user=request.user)
+    except services.NotAllowed:
+        error = "You are not allowed to answer this interrupt, so you cannot claim it."
+        return _render_page(request, interrupt, error=error, status=403)
+    except services.ClaimedByOther as exc:
+        return _render_page(request, interrupt, error=f"{exc}.", status=409)
+    except workflow_services.InterruptNotPending:
+        interrupt = _get_interrupt(pk)
+        return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
+    until = timezone.localtime(claim.expires_at)
+    return _claim_changed(request, interrupt, f"You are reviewing this until {until:%H:%M}.")
+
+
+@require_POST
+@login_required
+def interrupt_release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    interrupt = _get_interrupt(pk)
+    try:
+        services.release_claim(interrupt=interrupt, user=request.user)
+    except services.ClaimNotHeld:
+        error = "You had no claim on this interrupt to release."
+        return _render_page(request, interrupt, error=error, status=409)
+    return _claim_changed(request, interrupt, "Released: others can review it now.")
