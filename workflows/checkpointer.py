@@ -301,10 +301,11 @@ class DjangoSaver(BaseCheckpointSaver):
             "OR run_lease_expires_at < %s) RETURNING id"
         )
         params = [owner, adapt(now + RUN_LEASE), thread_id, owner, adapt(now)]
-        with transaction.atomic(using=self.using), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)  # one statement: its own transaction
             row = cursor.fetchone()
-            if row is None:  # a new thread (create its row, then lease it) or a busy one
+        if row is None:  # a new thread (create its row, then lease it) or a busy one
+            with transaction.atomic(using=self.using), connection.cursor() as cursor:
                 Thread.objects.using(self.using).bulk_create(
                     [Thread(thread_id=thread_id)], ignore_conflicts=True
                 )
