@@ -1,5 +1,10 @@
-"""The inbox's live updates: ``ws/inbox/`` re-renders the pending count (and, with ``?list=1``,
-the inbox list) from the database whenever the group ``inbox`` hears ``inbox.changed``.
+"""The inbox's live updates, re-rendered from the database whenever the group ``inbox`` hears
+``inbox.changed`` (an answer, a claim, a run pausing or finishing):
+
+* ``ws/inbox/`` (every page's nav): the pending count;
+* ``ws/inbox/?list=1&<filters>`` (the inbox list): that user's page of the list, with the same
+  filters, order and page number as the page that opened it (``#inbox-results``). Changing the
+  filters swaps the list's element, and with it the socket.
 
 The message carries nothing but its type: the database is the source of truth, so a missed or
 duplicated message costs at most one stale or one extra render.
@@ -7,10 +12,9 @@ duplicated message costs at most one stale or one extra render.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
-
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import QueryDict
 from django.template.loader import render_to_string
 
 GROUP = "inbox"
@@ -24,8 +28,8 @@ class InboxConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close()
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        self.with_list = query.get("list") == ["1"]
+        self.params = QueryDict(self.scope.get("query_string", b"").decode())
+        self.with_list = self.params.get("list") == "1"
         await self.channel_layer.group_add(GROUP, self.channel_name)
         self.joined = True
         await self.accept()
@@ -43,12 +47,12 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def render(self) -> str:
+        from workflows.models import Interrupt
+
         from .views import inbox_context
 
-        context = inbox_context(self.scope["user"])
-        html = render_to_string(
-            "includes/nav_count.html", {"pending_count": len(context["interrupts"])}
-        )
         if self.with_list:
-            html += render_to_string("reviews/inbox.html#inbox-list", context)
-        return html
+            context = inbox_context(self.scope["user"], self.params)
+            return render_to_string("reviews/inbox.html#inbox-results", context)
+        count = Interrupt.objects.pending().count()
+        return render_to_string("includes/nav_count.html", {"pending_count": count})

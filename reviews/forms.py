@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 
@@ -27,7 +28,9 @@ from workflows import registry
 __all__ = [
     "AnswerForm",
     "ApproveRejectForm",
+    "InboxFilterForm",
     "JsonAnswerForm",
+    "ReviewFilterForm",
     "SchemaForm",
     "TextAnswerForm",
     "answer_form_class",
@@ -354,3 +357,55 @@ def decision_kind_of(form: forms.Form) -> str:
 
 def buttons_of(form: forms.Form) -> list[tuple[str | None, str | None, str, str]]:
     return getattr(form, "buttons", _SEND)
+
+
+# -- filters of the inbox and the archive ---------------------------------------------------------
+
+
+class ReviewFilterForm(forms.Form):
+    """The archive's filters (a GET form): free-text search and workflow.
+
+    ``filters()`` is what the selectors take: the fields that validated, so one bad value in a
+    hand-edited URL is reported (``errors``) without dropping the others.
+    """
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search the requests…"}),
+    )
+    workflow = forms.ChoiceField(label="Workflow", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["workflow"].choices = [("", "All workflows")] + [
+            (workflow.name, workflow.title) for workflow in registry.all_workflows()
+        ]
+
+    def filters(self) -> dict[str, str]:
+        self.is_valid()
+        return {name: self.cleaned_data.get(name) or "" for name in self.fields}
+
+    def querystring(self) -> str:
+        """The valid, non-empty filters as a query string (for page links and the socket)."""
+        return urlencode({name: value for name, value in self.filters().items() if value})
+
+    def is_filtered(self) -> bool:
+        """Whether any filter narrows the list (an order is not a filter)."""
+        return any(value for name, value in self.filters().items() if name != "sort")
+
+
+class InboxFilterForm(ReviewFilterForm):
+    """The inbox's filters: the archive's, plus claims and order."""
+
+    claim = forms.ChoiceField(
+        label="Claims",
+        required=False,
+        choices=[("", "Anyone's"), ("mine", "Claimed by me"), ("unclaimed", "Unclaimed")],
+    )
+    sort = forms.ChoiceField(
+        label="Order",
+        required=False,
+        choices=[("", "Oldest first"), ("newest", "Newest first")],
+    )

@@ -50,6 +50,7 @@ class Decision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("answer_interrupt", "Can answer interrupts (resume paused workflows)")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="decision_user_recent")]
         constraints = [
             # An interrupt is answered once; the database says no to a second answer even if
             # two requests got past the service's conditional update.

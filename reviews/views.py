@@ -1,24 +1,29 @@
-"""The reviewer's pages: the inbox and an interrupt's detail with its answer form."""
+"""The reviewer's pages: the inbox (filtered, paginated), the archive of one's answers, and an
+interrupt's detail with its claim bar and answer form."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
 from workflows import services as workflow_services
 from workflows.models import Interrupt
 from workflows.views import HtmxHttpRequest, workflow_title
 
-from . import services
+from . import selectors, services
 from .forms import (
+    InboxFilterForm,
+    ReviewFilterForm,
     answer_form_class,
     build_answer_form,
     buttons_of,
@@ -26,19 +31,23 @@ from .forms import (
     resume_value_of,
 )
 from .models import Claim, Decision
-from .permissions import can_answer, missing_answer_permissions
+from .permissions import ANSWER_PERMISSION, can_answer, missing_answer_permissions
 
 PAGE = "reviews/interrupt.html"
+PER_PAGE = 20
 NOT_SENT = "Your answer was not sent."
 NOT_ALLOWED = f"You are not allowed to answer this interrupt. {NOT_SENT}"
 
 
-def inbox_context(user: Any) -> dict[str, Any]:
-    """The pending interrupts, longest-waiting first, with their workflows' titles and whether
-    ``user`` may answer each."""
-    interrupts = list(
-        Interrupt.objects.pending().select_related("thread").order_by("created_at", "id")
-    )
+def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """What the inbox list shows ``user`` for the filters in ``params`` (``q``, ``workflow``,
+    ``claim``, ``sort``, ``page``): one page of pending interrupts, each with its workflow's
+    title, whether ``user`` may answer it and who holds an unexpired claim on it."""
+    form = InboxFilterForm(params)
+    filters = form.filters()
+    queryset = selectors.inbox_interrupts(user=user, **filters)
+    page = Paginator(queryset, PER_PAGE).get_page(params.get("page"))
+    interrupts = list(page.object_list)
     claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
     claim_of = {claim.interrupt_id: claim for claim in claims}
     for interrupt in interrupts:
@@ -46,14 +55,76 @@ def inbox_context(user: Any) -> dict[str, Any]:
         interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
         claim = interrupt.active_claim = claim_of.get(interrupt.pk)
         interrupt.claimed_by_me = claim is not None and claim.user_id == user.pk
-    return {"interrupts": interrupts}
+    return {
+        **_list_urls(reverse("reviews:inbox"), form, page),
+        "filter_form": form,
+        "filtered": form.is_filtered(),
+        "newest_first": filters["sort"] == selectors.NEWEST,
+        "page_obj": page,
+        "interrupts": interrupts,
+        "can_review": user.has_perm(ANSWER_PERMISSION),
+    }
+
+
+def _list_urls(list_url: str, form: ReviewFilterForm, page: Page) -> dict[str, str]:
+    """URLs of a filtered, paginated list: ``list_url``, the current page's (``page_url``),
+    the page links' prefix (``page_prefix`` + number), and the query of the inbox's socket."""
+    query = form.querystring()
+    params = [query] if query else []
+    current = [*params, f"page={page.number}"] if page.number > 1 else params
+    return {
+        "list_url": list_url,
+        "page_url": f"{list_url}?{'&'.join(current)}" if current else list_url,
+        "page_prefix": f"{list_url}?{'&'.join([*params, 'page='])}",
+        "socket_query": "&".join(["list=1", *current]),
+    }
+
+
+def _list_response(
+    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The whole page, or for htmx (filters, page links) only the list. A filter value that
+    does not validate is reported on the page, and the response is a 400."""
+    status = 400 if context["filter_form"].errors else 200
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, f"{template}#{partial}", context, status=status)
+        return push_url(response, context["page_url"])  # the clean URL, not the raw form's
+    return render(request, template, context, status=status)
 
 
 @require_GET
 @login_required
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    template = "reviews/inbox.html#inbox-list" if request.htmx else "reviews/inbox.html"
-    return render(request, template, inbox_context(request.user))
+    context = {**inbox_context(request.user, request.GET), **_tab_counts(request.user)}
+    return _list_response(request, "reviews/inbox.html", "inbox-list", context)
+
+
+@require_GET
+@login_required
+def archive(request: HtmxHttpRequest) -> HttpResponse:
+    """The interrupts the user answered, newest first, with their decisions."""
+    form = ReviewFilterForm(request.GET)
+    queryset = selectors.answered_by(user=request.user, **form.filters())
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    decisions = list(page.object_list)
+    for decision in decisions:
+        decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
+    context = {
+        **_list_urls(reverse("reviews:archive"), form, page),
+        "filter_form": form,
+        "filtered": form.is_filtered(),
+        "page_obj": page,
+        "decisions": decisions,
+        **_tab_counts(request.user),
+    }
+    return _list_response(request, "reviews/archive.html", "archive-list", context)
+
+
+def _tab_counts(user: Any) -> dict[str, int]:
+    return {
+        "waiting_count": Interrupt.objects.pending().count(),
+        "answered_count": Decision.objects.filter(user=user).count(),
+    }
 
 
 def _get_interrupt(pk: int) -> Interrupt:

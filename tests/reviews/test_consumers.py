@@ -54,3 +54,31 @@ async def test_inbox_changes_are_pushed(user_factory, interrupt_factory, fresh_l
     assert f"/interrupts/{interrupt.pk}/" in page_html and "New &lt;essay&gt;" in page_html
     await nav.disconnect()
     await page.disconnect()
+
+
+async def test_list_socket_renders_that_users_page_with_its_filters(
+    user_factory, interrupt_factory, thread_factory, fresh_layer
+):
+    from reviews import services
+
+    user = await sync_to_async(user_factory)()
+    other = await sync_to_async(user_factory)("alice")
+    essay = await sync_to_async(interrupt_factory)(value={"essay": "About otters"})
+    section = await sync_to_async(interrupt_factory)(
+        thread=await sync_to_async(thread_factory)(workflow="parallel-review"),
+        value={"section": "Risks", "text": "About badgers"},
+    )
+    page = WebsocketCommunicator(
+        application, "/ws/inbox/?list=1&workflow=essay-review", headers=await headers_for(user)
+    )
+    assert (await page.connect())[0]
+    html = await page.receive_from()
+    assert html.lstrip().startswith('<div id="inbox-results">')  # the results, not the socket
+    assert f"/interrupts/{essay.pk}/" in html and f"/interrupts/{section.pk}/" not in html
+
+    # Alice claims the essay: the page learns who reviews it, still filtered.
+    await sync_to_async(services.claim_interrupt)(interrupt=essay, user=other)
+    await fresh_layer.group_send("inbox", {"type": "inbox.changed"})
+    html = await page.receive_from()
+    assert "alice is reviewing (until" in html and "About badgers" not in html
+    await page.disconnect()

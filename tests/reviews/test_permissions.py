@@ -71,8 +71,8 @@ def test_inbox_marks_items_the_user_cannot_answer(reviewer_client, user_factory,
     html = (
         reviewer_client(user_factory(reviewer=False)).get(reverse("reviews:inbox")).content.decode()
     )
-    assert "inbox-item-locked" in html and "You can't answer this workflow" in html
-    assert f'href="{detail_url(interrupt)}">View</a>' in html
+    assert "inbox-item-locked" in html and f'href="{detail_url(interrupt)}">View</a>' in html
+    assert "You can see what is waiting, but not answer it" in html  # said once, on top
 
     html = reviewer_client().get(reverse("reviews:inbox")).content.decode()
     assert "inbox-item-locked" not in html
@@ -169,6 +169,8 @@ def test_other_workflows_stay_answerable(reviewer_client, interrupt_factory, gua
     client = reviewer_client()
     html = client.get(reverse("reviews:inbox")).content.decode()
     assert html.count("inbox-item-locked") == 1
+    assert html.count("You can't answer this workflow") == 1
+    assert "You can see what is waiting, but not answer it" not in html
     assert client.post(answer_url(plain), {"decision": "approve"}).status_code == 302
 
 
