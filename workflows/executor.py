@@ -27,7 +27,6 @@ import concurrent.futures
 import logging
 import os
 import socket
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -37,17 +36,15 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
+from .runtime.pregel import PerProcess
+
 logger = logging.getLogger("workflows.executor")
 
 INBOX_GROUP = "inbox"
 LEASE = timedelta(minutes=10)
 STREAM_MODES = ["updates", "custom"]
 
-_state_lock = threading.Lock()
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
 _loop: tuple[int, asyncio.AbstractEventLoop] | None = None
-_recovered_pid: int | None = None
 
 
 def worker_name() -> str:
@@ -86,15 +83,13 @@ def group_send(group: str, message: dict) -> None:
 
 
 # -- waking executors -------------------------------------------------------------------------
+_executors = PerProcess(
+    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="workflows-executor")
+)
+
+
 def _pool_executor() -> concurrent.futures.ThreadPoolExecutor:
-    global _pool, _pool_pid
-    with _state_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=8, thread_name_prefix="workflows-executor"
-            )
-            _pool_pid = os.getpid()
-    return _pool
+    return _executors.get()
 
 
 def wake(run_id: Any) -> None:

@@ -67,23 +67,33 @@ MULTIPLE_PENDING = (
 _DONE = object()
 
 # -- worker threads ---------------------------------------------------------------------------
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_pid: int | None = None
-_pool_lock = threading.Lock()
+class PerProcess:
+    """A value made lazily, once per process: pools and their threads do not survive ``fork``
+    (a forked child, such as a test's live server, starts without them)."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.value: Any = None
+        self.pid: int | None = None
+        self.lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.value = self.factory()
+                    self.pid = os.getpid()
+        return self.value
+
+
+_worker_pool = PerProcess(
+    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="workflows")
+)
 
 
 def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
-    """The process's thread pool for entrypoint bodies and sync tasks, created lazily per PID
-    (a pool does not survive ``fork``)."""
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid():
-        with _pool_lock:
-            if _pool is None or _pool_pid != os.getpid():
-                _pool = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=256, thread_name_prefix="workflows"
-                )
-                _pool_pid = os.getpid()
-    return _pool
+    """The process's thread pool for entrypoint bodies and sync tasks."""
+    return _worker_pool.get()
 
 
 class IOWorkers:
@@ -105,19 +115,12 @@ class IOWorkers:
             future.result()
 
 
-_io_workers: IOWorkers | None = None
-_io_pid: int | None = None
+_io_workers = PerProcess(IOWorkers)
 
 
 def io_workers() -> IOWorkers:
-    """The process's checkpointer I/O threads, created lazily per PID."""
-    global _io_workers, _io_pid
-    if _io_workers is None or _io_pid != os.getpid():
-        with _pool_lock:
-            if _io_workers is None or _io_pid != os.getpid():
-                _io_workers = IOWorkers()
-                _io_pid = os.getpid()
-    return _io_workers
+    """The process's checkpointer I/O threads."""
+    return _io_workers.get()
 
 
 class TaskFuture(concurrent.futures.Future):
@@ -1174,4 +1177,4 @@ def task_from_state(run: Run) -> PregelTask:
     )
 
 
-__all__ = ["IOWorkers", "Run", "Scope", "TaskFuture", "io_workers", "iterate", "task_from_state", "worker_pool"]
+__all__ = ["IOWorkers", "PerProcess", "Run", "Scope", "TaskFuture", "io_workers", "iterate", "task_from_state", "worker_pool"]
