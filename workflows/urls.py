@@ -9,4 +9,5 @@ urlpatterns = [
     path("workflows/<slug:name>/start/", views.workflow_start, name="start"),
     path("threads/<int:pk>/", views.thread_detail, name="thread"),
     path("threads/<int:pk>/retry/", views.thread_retry, name="retry"),
+    path("threads/<int:pk>/history/", views.thread_history, name="history"),
 ]

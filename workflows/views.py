@@ -1,4 +1,5 @@
-"""Pages of the workflows app: registered workflows with start forms, and the live thread page."""
+"""Pages of the workflows app: registered workflows with start forms, the live thread page, and
+the thread's checkpoint history (staff)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +18,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from . import registry, selectors, services
-from .models import Interrupt, Thread
+from .checkpointer import DjangoSaver
+from .models import Checkpoint, Interrupt, PendingWrite, Thread
 
 RECENT_THREADS = 25
 
@@ -123,3 +127,145 @@ def thread_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+# -- checkpoint history (staff) ---------------------------------------------------------------
+HISTORY_PER_PAGE = 20
+MAX_CHANGES = 30
+CHANNEL_LABELS = {"__start__": "Input", "__end__": "Returned", "__previous__": "Saved as previous"}
+DIFF_CHANNELS = ("__end__", "__previous__")
+_MISSING = object()
+
+
+def value_changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """What changed from ``old`` to ``new``, leaf by leaf: ``[{"path", "kind", "old", "new"}]``
+    with ``kind`` ``added``/``removed``/``changed``; dicts compare by key, lists by position.
+    ``_MISSING`` stands for a value that is not there."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            sub = f"{path}.{key}" if path else str(key)
+            changes += value_changes(old.get(key, _MISSING), new.get(key, _MISSING), sub)
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        changes = []
+        for i in range(max(len(old), len(new))):
+            changes += value_changes(
+                old[i] if i < len(old) else _MISSING,
+                new[i] if i < len(new) else _MISSING,
+                f"{path}[{i}]",
+            )
+        return changes
+    if old is _MISSING and new is _MISSING:
+        return []
+    if old is _MISSING:
+        if isinstance(new, dict | list) and new:
+            return value_changes({} if isinstance(new, dict) else [], new, path)
+        return [{"path": path, "kind": "added", "old": None, "new": new}]
+    if new is _MISSING:
+        return [{"path": path, "kind": "removed", "old": old, "new": None}]
+    if old == new and type(old) is type(new):
+        return []
+    return [{"path": path, "kind": "changed", "old": old, "new": new}]
+
+
+def _new_task(task_id: str) -> dict[str, Any]:
+    return {
+        "task_id": task_id,
+        "name": "",
+        "is_entry": False,
+        "results": [],
+        "errors": [],
+        "resumes": [],
+        "interrupts": [],
+        "returned": [],
+        "other": [],
+    }
+
+
+def _file_write(write: PendingWrite, value: Any, tasks: dict[str, dict[str, Any]]) -> None:
+    """File one pending write under its task: a result, an error, resume values..."""
+    task = tasks.setdefault(write.task_id, _new_task(write.task_id))
+    if write.task_path and not task["name"]:
+        task["name"] = selectors.task_name(write.task_path)
+        task["is_entry"] = write.task_path.startswith("~__pregel_pull")
+    channel = write.channel
+    if channel == "__call__" and isinstance(value, dict) and not task["name"]:
+        task["name"] = str(value.get("name", ""))
+    elif channel == "__return__":
+        task["results"].append(value)
+    elif channel == "__error__":
+        task["errors"].append(value)
+    elif channel == "__resume__":
+        task["resumes"].extend(value if isinstance(value, list) else [value])
+    elif channel in DIFF_CHANNELS:
+        task["returned"].append((CHANNEL_LABELS[channel], value))
+    elif channel not in ("__call__", "__interrupt__", "__scheduled__"):
+        task["other"].append((channel, value))
+
+
+def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any]:
+    """One page of ``thread``'s checkpoints, newest first, read from the database: each with its
+    values, what changed since its parent checkpoint, and its pending writes by task (results,
+    errors, resume values and the interrupts raised, with their answers)."""
+    serde = DjangoSaver().serde
+    checkpoints = Checkpoint.objects.filter(thread=thread).order_by("-checkpoint_id")
+    page = Paginator(checkpoints, HISTORY_PER_PAGE).get_page(page_number)
+    rows = list(page.object_list)
+    ids = {row.checkpoint_id for row in rows}
+    parents = {row.parent_checkpoint_id for row in rows if row.parent_checkpoint_id} - ids
+    all_rows = rows + list(checkpoints.filter(checkpoint_id__in=parents))
+    values = {  # as JSON-able values: what the page shows and the diff compares
+        row.checkpoint_id: serde.to_display(serde.loads(row.data)["channel_values"])
+        for row in all_rows
+    }
+
+    tasks_of: dict[str, dict[str, dict[str, Any]]] = {cid: {} for cid in ids}
+    writes = PendingWrite.objects.filter(thread=thread, checkpoint_id__in=ids).order_by("id")
+    for write in writes:
+        value = serde.to_display(serde.loads(write.value))
+        _file_write(write, value, tasks_of[write.checkpoint_id])
+    interrupts = Interrupt.objects.filter(thread=thread, checkpoint_id__in=ids)
+    for intr in interrupts.select_related("resolved_by").order_by("created_at", "id"):
+        tasks = tasks_of[intr.checkpoint_id]
+        tasks.setdefault(intr.task_id, _new_task(intr.task_id))["interrupts"].append(intr)
+
+    entries = []
+    for row in rows:
+        mine = values[row.checkpoint_id]
+        parent = values.get(row.parent_checkpoint_id) if row.parent_checkpoint_id else None
+        changes = []
+        for channel in DIFF_CHANNELS:
+            before = parent.get(channel, _MISSING) if parent is not None else _MISSING
+            for change in value_changes(before, mine.get(channel, _MISSING)):
+                label = CHANNEL_LABELS[channel]
+                change["where"] = f"{label} › {change['path']}" if change["path"] else label
+                changes.append(change)
+        entries.append(
+            {
+                "checkpoint": row,
+                "short_id": row.checkpoint_id.rsplit("-", 1)[-1][-8:],
+                "values": [(CHANNEL_LABELS.get(name, name), value) for name, value in mine.items()],
+                "has_parent": parent is not None,
+                "changes": changes[:MAX_CHANGES],
+                "more_changes": max(0, len(changes) - MAX_CHANGES),
+                "tasks": list(tasks_of[row.checkpoint_id].values()),
+            }
+        )
+    return {"page_obj": page, "entries": entries}
+
+
+@require_GET
+@login_required
+def thread_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff only: the thread's checkpoints, newest first, with their pending writes."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The checkpoint history is for staff.")
+    thread = get_object_or_404(Thread.objects.select_related("created_by"), pk=pk)
+    context = {
+        "thread": thread,
+        "workflow_title": workflow_title(thread.workflow),
+        "page_prefix": f"{request.path}?page=",
+        **checkpoint_history(thread, request.GET.get("page")),
+    }
+    return render(request, "workflows/history.html", context)

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from workflows import services
 from workflows.models import Interrupt, Run, Thread
 
 pytestmark = pytest.mark.django_db
@@ -208,3 +209,163 @@ def test_start_with_start_permission(reviewer_client, user_factory, guarded_work
     )
     assert response.status_code == 302
     assert Thread.objects.get().workflow == "guarded-essay"
+
+
+# -- checkpoint history (staff) ---------------------------------------------------------------
+def history_url(thread):
+    return reverse("workflows:history", args=[thread.pk])
+
+
+def test_history_is_for_staff(client, reviewer_client, user_factory, thread_factory):
+    thread = thread_factory()
+    response = client.get(history_url(thread))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    response = reviewer_client().get(history_url(thread))
+    assert response.status_code == 403
+    assert "The checkpoint history is for staff." in response.content.decode()
+    staff = reviewer_client(user_factory(is_staff=True))
+    assert staff.get(history_url(thread)).status_code == 200
+    assert (
+        reviewer_client(user_factory(is_staff=True)).get("/threads/999/history/").status_code == 404
+    )
+
+
+def test_thread_page_links_the_history_for_staff_only(
+    reviewer_client, user_factory, thread_factory
+):
+    thread = thread_factory()
+    link = f'href="{history_url(thread)}"'
+    assert (
+        link
+        not in reviewer_client().get(reverse("workflows:thread", args=[thread.pk])).content.decode()
+    )
+    staff = reviewer_client(user_factory(is_staff=True))
+    assert link in staff.get(reverse("workflows:thread", args=[thread.pk])).content.decode()
+
+
+def test_history_of_a_thread_without_checkpoints(reviewer_client, user_factory, thread_factory):
+    html = (
+        reviewer_client(user_factory(is_staff=True))
+        .get(history_url(thread_factory()))
+        .content.decode()
+    )
+    assert "No checkpoints yet" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_of_an_approved_essay(reviewer_client, user_factory):
+    from reviews.services import answer_interrupt
+    from workflows import executor
+
+    staff = reviewer_client(user_factory(is_staff=True, is_superuser=True))
+    staff.post(reverse("workflows:start", args=["essay-review"]), {"essay-review-topic": "otters"})
+    executor.execute_run(Run.objects.get().pk)
+    thread = Thread.objects.get()
+    interrupt = Interrupt.objects.get()
+    run = answer_interrupt(interrupt=interrupt, user=staff.user, value=True, decision="approve")
+    executor.execute_run(run.pk)
+
+    response = staff.get(history_url(thread))
+    entries = response.context["entries"]
+    # Newest first: the finished run's checkpoint (loop, step 0), then its input (step -1).
+    assert [(e["checkpoint"].source, e["checkpoint"].step) for e in entries] == [
+        ("loop", 0),
+        ("input", -1),
+    ]
+    done, started = entries
+    assert dict(started["values"]) == {"Input": "otters"}
+    assert dict(done["values"])["Returned"] == {
+        "essay": "An essay about topic: otters",
+        "is_approved": True,
+    }
+    changes = {(c["where"], c["kind"], c["new"]) for c in done["changes"]}
+    assert ("Returned › is_approved", "added", True) in changes
+    assert not started["has_parent"] and done["has_parent"]
+
+    tasks = {task["name"]: task for task in started["tasks"]}
+    assert tasks["write_essay"]["results"] == ["An essay about topic: otters"]
+    entry = tasks["essay_review"]
+    assert entry["is_entry"] and entry["interrupts"] == [interrupt]
+    assert entry["resumes"] == [True]
+
+    html = response.content.decode()
+    assert "Checkpoint history" in html and "The thread's first checkpoint." in html
+    assert f"answered by {staff.user.username}" in html
+    assert f'title="{done["checkpoint"].checkpoint_id}"' in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_shows_a_tasks_error(reviewer_client, user_factory, monkeypatch):
+    from workflows import DjangoSaver, entrypoint, executor, registry, task
+
+    @task
+    def call_service(topic: str) -> str:
+        raise ConnectionError(f"the service is down for {topic}")
+
+    @entrypoint(checkpointer=DjangoSaver())
+    def failing(topic: str) -> str:
+        return call_service(topic).result()
+
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    registry.register("failing", failing, title="Failing")
+    services.start_run(workflow="failing", input="otters")
+    executor.execute_run(Run.objects.get().pk)
+    thread = Thread.objects.get()
+    assert thread.status == Thread.Status.ERROR
+
+    staff = reviewer_client(user_factory(is_staff=True))
+    response = staff.get(history_url(thread))
+    [entry] = response.context["entries"]
+    errors = {task["name"]: task["errors"] for task in entry["tasks"]}
+    assert "the service is down for otters" in errors["call_service"][0]
+    assert "the service is down for otters" in response.content.decode()
+
+
+def test_history_pages_diff_against_a_parent_on_the_next_page(
+    reviewer_client, user_factory, thread_factory
+):
+    from workflows.checkpointer import DjangoSaver
+    from workflows.models import Checkpoint
+
+    serde = DjangoSaver().serde
+    thread = thread_factory(status=Thread.Status.DONE)
+    parent = None
+    for n in range(21):  # step n returns {"count": n}
+        checkpoint_id = f"1f000000-0000-6000-8000-{n:012d}"
+        Checkpoint.objects.create(
+            thread=thread,
+            checkpoint_id=checkpoint_id,
+            parent_checkpoint_id=parent,
+            step=n,
+            source=Checkpoint.Source.LOOP,
+            data=serde.dumps({"channel_values": {"__end__": {"count": n}}}).decode(),
+        )
+        parent = checkpoint_id
+    staff = reviewer_client(user_factory(is_staff=True))
+    first = staff.get(history_url(thread))
+    assert [e["checkpoint"].step for e in first.context["entries"]] == list(range(20, 0, -1))
+    assert "Page 1 of 2" in first.content.decode()
+    last_on_page = first.context["entries"][-1]  # step 1, whose parent is on page 2
+    assert [(c["where"], c["old"], c["new"]) for c in last_on_page["changes"]] == [
+        ("Returned › count", 0, 1)
+    ]
+    second = staff.get(history_url(thread), {"page": 2})
+    assert [e["checkpoint"].step for e in second.context["entries"]] == [0]
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ({"a": 1}, {"a": 1}, []),
+        ({"a": 1}, {"a": 2}, [("a", "changed", 1, 2)]),
+        ({"a": 1}, {"a": 1, "b": {"c": "x"}}, [("b.c", "added", None, "x")]),
+        ({"a": 1, "b": 2}, {"a": 1}, [("b", "removed", 2, None)]),
+        ({"l": [1, 2]}, {"l": [1, 3, 4]}, [("l[1]", "changed", 2, 3), ("l[2]", "added", None, 4)]),
+        ({"flag": 1}, {"flag": True}, [("flag", "changed", 1, True)]),  # not equal to a person
+        ("draft", {"text": "final"}, [("", "changed", "draft", {"text": "final"})]),
+    ],
+)
+def test_value_changes(old, new, expected):
+    from workflows.views import value_changes
+
+    assert [(c["path"], c["kind"], c["old"], c["new"]) for c in value_changes(old, new)] == expected
