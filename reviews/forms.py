@@ -28,6 +28,7 @@ from workflows import registry
 __all__ = [
     "AnswerForm",
     "ApproveRejectForm",
+    "AuditFilterForm",
     "InboxFilterForm",
     "JsonAnswerForm",
     "ReviewFilterForm",
@@ -409,3 +410,24 @@ class InboxFilterForm(ReviewFilterForm):
         required=False,
         choices=[("", "Oldest first"), ("newest", "Newest first")],
     )
+
+
+class AuditFilterForm(ReviewFilterForm):
+    """The audit log's filters: who, which workflow, which decision (no free-text search)."""
+
+    q = None
+    user = forms.ChoiceField(label="Reviewer", required=False)
+    kind = forms.ChoiceField(label="Decision", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.contrib.auth import get_user_model
+
+        from .models import Decision
+
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects.filter(review_decisions__isnull=False).distinct()
+        self.fields["user"].choices = [("", "Every reviewer")] + [
+            (str(user.pk), user.get_username())
+            for user in users.order_by(get_user_model().USERNAME_FIELD)
+        ]
+        self.fields["kind"].choices = [("", "Every decision"), *Decision.Kind.choices]

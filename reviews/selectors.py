@@ -20,7 +20,7 @@ from workflows.models import Interrupt
 
 from .models import Claim, Decision
 
-__all__ = ["answered_by", "inbox_interrupts", "search_filter"]
+__all__ = ["answered_by", "audit_log", "inbox_interrupts", "search_filter"]
 
 MINE = "mine"
 UNCLAIMED = "unclaimed"
@@ -89,4 +89,16 @@ def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decis
             decisions, value="interrupt__value", input="interrupt__thread__input"
         )
         decisions = decisions.filter(search_filter(q, "value", "input"))
+    return decisions.order_by("-created_at", "-id")
+
+
+def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet[Decision]:
+    """Every decision, newest first; ``user`` (a user's pk), ``workflow`` and ``kind`` filter."""
+    decisions = Decision.objects.select_related("user", "interrupt__thread", "run")
+    if user:
+        decisions = decisions.filter(user_id=user)
+    if workflow:
+        decisions = decisions.filter(interrupt__thread__workflow=workflow)
+    if kind:
+        decisions = decisions.filter(kind=kind)
     return decisions.order_by("-created_at", "-id")

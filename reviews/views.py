@@ -1,5 +1,5 @@
-"""The reviewer's pages: the inbox (filtered, paginated), the archive of one's answers, and an
-interrupt's detail with its claim bar and answer form."""
+"""The reviewer's pages: the inbox (filtered, paginated), the archive of one's answers, an
+interrupt's detail with its claim bar and answer form, and the audit log (staff)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +23,7 @@ from workflows.views import HtmxHttpRequest, workflow_title
 
 from . import selectors, services
 from .forms import (
+    AuditFilterForm,
     InboxFilterForm,
     ReviewFilterForm,
     answer_form_class,
@@ -118,6 +120,28 @@ def archive(request: HtmxHttpRequest) -> HttpResponse:
         **_tab_counts(request.user),
     }
     return _list_response(request, "reviews/archive.html", "archive-list", context)
+
+
+@require_GET
+@login_required
+def audit(request: HtmxHttpRequest) -> HttpResponse:
+    """Staff only: every decision, newest first: who answered what, when, on which thread."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The audit log is for staff.")
+    form = AuditFilterForm(request.GET)
+    queryset = selectors.audit_log(**form.filters())
+    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    decisions = list(page.object_list)
+    for decision in decisions:
+        decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
+    context = {
+        **_list_urls(reverse("reviews:audit"), form, page),
+        "filter_form": form,
+        "filtered": form.is_filtered(),
+        "page_obj": page,
+        "decisions": decisions,
+    }
+    return _list_response(request, "reviews/audit.html", "audit-list", context)
 
 
 def _tab_counts(user: Any) -> dict[str, int]:
