@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from workflows.admin import ReadOnlyAdmin, pretty_json
 from workflows.templatetags.workflow_display import thread_label
 
-from .models import Decision
+from .models import Claim, Decision
 
 
 @admin.register(Decision)
@@ -34,3 +34,20 @@ class DecisionAdmin(ReadOnlyAdmin):
 
     def view_on_site(self, obj: Decision) -> str:
         return reverse("reviews:interrupt", args=[obj.interrupt_id])
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdmin):
+    """Who is reviewing what. Deleting a claim releases it (e.g. for someone who went home)."""
+
+    list_display = ["interrupt", "user", "claimed_at", "expires_at", "active"]
+    list_select_related = ["user", "interrupt"]
+    fields = ["interrupt", "user", "claimed_at", "expires_at"]
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="Active")
+    def active(self, obj: Claim) -> bool:
+        return obj.is_active()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("reviews.delete_claim")

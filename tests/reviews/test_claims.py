@@ -302,3 +302,15 @@ def test_claim_urls_need_login_and_post(client, reviewer_client, interrupt_facto
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
     assert reviewer_client().get(url(interrupt)).status_code == 405
     assert not Claim.objects.exists()
+
+
+def test_admin_lists_claims_and_deleting_one_releases_it(
+    reviewer_client, user_factory, interrupt_factory
+):
+    admin = reviewer_client(user_factory(is_staff=True, is_superuser=True))
+    claim = services.claim_interrupt(interrupt=interrupt_factory(), user=user_factory("alice"))
+    page = admin.get(reverse("admin:reviews_claim_changelist"))
+    assert page.status_code == 200 and "alice" in page.content.decode()
+    assert admin.get(reverse("admin:reviews_claim_add")).status_code == 403
+    response = admin.post(reverse("admin:reviews_claim_delete", args=[claim.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not Claim.objects.exists()
