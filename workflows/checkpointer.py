@@ -45,8 +45,16 @@ class _Statements:
             f"c.data, c.metadata FROM {ckpt} c JOIN {thread} t ON c.thread_id = t.id "
             "WHERE t.thread_id = %s AND c.checkpoint_ns = %s"
         )
-        self.select_latest_checkpoint = ckpt_cols + " ORDER BY c.checkpoint_id DESC LIMIT 1"
-        self.select_checkpoint_by_id = ckpt_cols + " AND c.checkpoint_id = %s"
+        # a checkpoint and its pending writes in one round trip (one row per write)
+        with_writes = (
+            "SELECT c.*, w.task_id, w.channel, w.value FROM ({}) c LEFT JOIN "
+            f"{write} w ON w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns "
+            "AND w.checkpoint_id = c.checkpoint_id ORDER BY w.id"
+        )
+        self.select_latest_checkpoint = with_writes.format(
+            ckpt_cols + " ORDER BY c.checkpoint_id DESC LIMIT 1"
+        )
+        self.select_checkpoint_by_id = with_writes.format(ckpt_cols + " AND c.checkpoint_id = %s")
         self.select_writes = (
             f"SELECT task_id, channel, value FROM {write} "
             "WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s ORDER BY id"
@@ -78,6 +86,15 @@ class _Statements:
         self.resolve_interrupts = (
             f"UPDATE {intr} SET status = 'resolved', resolved_at = %s "
             "WHERE thread_id = %s AND task_id = %s AND status = 'pending'"
+        )
+        # create-or-lease in one statement (PostgreSQL, SQLite >= 3.35): no row back = busy
+        self.lease_thread = (
+            f"INSERT INTO {thread} (thread_id, workflow, status, title, error, created_at, "
+            "updated_at, run_owner, run_lease_expires_at) "
+            "VALUES (%s, '', 'idle', '', '', %s, %s, %s, %s) ON CONFLICT (thread_id) DO UPDATE "
+            "SET run_owner = excluded.run_owner, run_lease_expires_at = excluded.run_lease_expires_at "
+            f"WHERE {thread}.run_owner = '' OR {thread}.run_owner = excluded.run_owner "
+            f"OR {thread}.run_lease_expires_at < %s RETURNING id"
         )
         self.release = (
             f"UPDATE {thread} SET run_owner = '', run_lease_expires_at = NULL "
@@ -132,11 +149,14 @@ class DjangoSaver(BaseCheckpointSaver):
             row.parent_checkpoint_id, row.data, row.metadata,
         )
 
-    def _tuple_from(self, thread_id, thread_pk, ns, checkpoint_id, parent_id, data, metadata):
-        connection = connections[self.using or DEFAULT_DB_ALIAS]
-        with connection.cursor() as cursor:
-            cursor.execute(self._sql(connection).select_writes, [thread_pk, ns, checkpoint_id])
-            writes = cursor.fetchall()
+    def _tuple_from(
+        self, thread_id, thread_pk, ns, checkpoint_id, parent_id, data, metadata, *, writes=None
+    ):
+        if writes is None:
+            connection = connections[self.using or DEFAULT_DB_ALIAS]
+            with connection.cursor() as cursor:
+                cursor.execute(self._sql(connection).select_writes, [thread_pk, ns, checkpoint_id])
+                writes = cursor.fetchall()
         if isinstance(metadata, str):  # raw queries return JSON as text
             metadata = json.loads(metadata)
         return CheckpointTuple(
@@ -157,7 +177,7 @@ class DjangoSaver(BaseCheckpointSaver):
     # -- interface --------------------------------------------------------------------------
     def get_tuple(self, config: dict) -> CheckpointTuple | None:
         """The checkpoint named by ``config`` (else the thread's latest) with its pending
-        writes: two indexed queries, written in SQL because this is the hot path."""
+        writes, in one SQL query because this is the hot path."""
         thread_id = get_thread_id(config)
         ns = config["configurable"].get("checkpoint_ns", "")
         checkpoint_id = get_checkpoint_id(config)
@@ -168,10 +188,11 @@ class DjangoSaver(BaseCheckpointSaver):
                 cursor.execute(sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id])
             else:
                 cursor.execute(sql.select_latest_checkpoint, [thread_id, ns])
-            row = cursor.fetchone()
-        if row is None:
+            rows = cursor.fetchall()
+        if not rows:
             return None
-        return self._tuple_from(thread_id, *row)
+        writes = [(t, c, v) for *_, t, c, v in rows if t is not None]
+        return self._tuple_from(thread_id, *rows[0][:6], writes=writes)
 
     def list(
         self,
@@ -285,32 +306,16 @@ class DjangoSaver(BaseCheckpointSaver):
                     self._leases.pop(thread_id, None)
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
-        """Lease the thread to one run with a conditional update of its row (free, or its lease
-        expired after ``RUN_LEASE``), creating the row if needed: one transaction, enforced by
-        the database across processes. Returns ``False`` when another run holds it."""
-        from .models import Thread
-
+        """Lease the thread to one run: one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that
+        creates the row or takes it if free (or its lease expired after ``RUN_LEASE``), so the
+        database enforces it across processes. Returns ``False`` when another run holds it."""
         connection = connections[self.using or DEFAULT_DB_ALIAS]
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
-        table = connection.ops.quote_name(Thread._meta.db_table)
-        # UPDATE ... RETURNING (PostgreSQL, SQLite >= 3.35): lease and pk in one statement
-        sql = (
-            f"UPDATE {table} SET run_owner = %s, run_lease_expires_at = %s "
-            "WHERE thread_id = %s AND (run_owner = '' OR run_owner = %s "
-            "OR run_lease_expires_at < %s) RETURNING id"
-        )
-        params = [owner, adapt(now + RUN_LEASE), thread_id, owner, adapt(now)]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)  # one statement: its own transaction
+        params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE), adapt(now)]
+        with connection.cursor() as cursor:  # one statement: its own transaction
+            cursor.execute(self._sql(connection).lease_thread, params)
             row = cursor.fetchone()
-        if row is None:  # a new thread (create its row, then lease it) or a busy one
-            with transaction.atomic(using=self.using), connection.cursor() as cursor:
-                Thread.objects.using(self.using).bulk_create(
-                    [Thread(thread_id=thread_id)], ignore_conflicts=True
-                )
-                cursor.execute(sql, params)
-                row = cursor.fetchone()
         if row is not None:
             with self._leases_guard:
                 self._leases[thread_id] = row[0]  # the row exists while leased: no lookups
