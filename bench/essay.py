@@ -17,6 +17,7 @@ SqliteSaver; DjangoSaver on PostgreSQL vs PostgresSaver (when ``--pg`` is given)
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sqlite3
 import statistics
@@ -90,6 +91,7 @@ def compare(fs_wf, fs, lg_wf, lg, n: int, prefix: str) -> tuple[tuple, tuple]:
     times: dict[str, list[float]] = {"fs": [], "lg": []}
     for i in range(n):
         for key, wf, api in (("fs", fs_wf, fs), ("lg", lg_wf, lg)):
+            gc.collect()  # neither side pays for the other's garbage
             start = time.perf_counter()
             one_run(wf, api, f"{prefix}-{key}{i}")
             times[key].append(time.perf_counter() - start)
