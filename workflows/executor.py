@@ -27,6 +27,7 @@ import concurrent.futures
 import logging
 import os
 import socket
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
-from .runtime.pregel import PerProcess
+from .runtime.pregel import Heartbeat, PerProcess, io_workers
 
 logger = logging.getLogger("workflows.executor")
 
@@ -47,8 +48,12 @@ STREAM_MODES = ["updates", "custom"]
 _loop: tuple[int, asyncio.AbstractEventLoop] | None = None
 
 
+_BOOT = PerProcess(lambda: uuid.uuid4().hex[:8])
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid:boot``; the boot id tells a restarted process (same pid) from its ghost."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_BOOT.get()}"
 
 
 # -- channel layer ----------------------------------------------------------------------------
@@ -110,18 +115,14 @@ def recover() -> int:
     from .models import Run, Thread
 
     now = timezone.now()
-    host = socket.gethostname()
     try:
         for run in Run.objects.filter(status=Run.Status.RUNNING).only("id", "worker", "lease_expires_at"):
-            run_host, _, pid = run.worker.rpartition(":")
-            dead = run_host == host and pid.isdigit() and not _alive(int(pid))
-            if dead or (run.lease_expires_at and run.lease_expires_at < now):
+            if _gone(run.worker, boot=True) or (run.lease_expires_at and run.lease_expires_at < now):
                 Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=run.worker).update(
                     status=Run.Status.QUEUED, worker="", lease_expires_at=None
                 )
         for thread in Thread.objects.exclude(run_owner="").only("pk", "run_owner"):
-            owner_host, pid = (thread.run_owner.split(":") + ["", ""])[:2]
-            if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+            if _gone(thread.run_owner, boot=False):
                 Thread.objects.filter(pk=thread.pk, run_owner=thread.run_owner).update(
                     run_owner="", run_lease_expires_at=None
                 )
@@ -131,6 +132,18 @@ def recover() -> int:
     for run_id in queued:
         wake(run_id)
     return len(queued)
+
+
+def _gone(token: str, *, boot: bool) -> bool:
+    """Whether ``token`` (``host:pid[:boot...]``: a worker name, or the runtime's thread owner)
+    names a process of this host that no longer runs. With ``boot``, a token of this very pid
+    but another boot id is a previous process that had the same pid."""
+    host, pid, rest = (token.split(":", 2) + ["", ""])[:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return boot and rest != _BOOT.get()
+    return not _alive(int(pid))
 
 
 def _alive(pid: int) -> bool:
@@ -194,11 +207,16 @@ def _command(run: Any, graph: Any, config: dict, serde: Any) -> Any:
         # a start that was cut off after its input checkpoint continues instead of restarting
         started = Checkpoint.objects.filter(thread_id=run.thread_id).exists()
         return None if started else payload
-    if run.kind == Run.Kind.RESUME:
-        pending = {intr.id for intr in graph.get_state(config).interrupts}
-        answers = {k: v for k, v in payload["resume"].items() if k in pending}
-        return Command(resume=answers) if answers else None
-    return None
+    # a resume, or a retry after a failed resume: every recorded answer to an interrupt that is
+    # still pending goes in (a resume run that failed before storing its answer loses nothing)
+    pending = {intr.id for intr in graph.get_state(config).interrupts}
+    answers = {}
+    resumes = Run.objects.filter(thread_id=run.thread_id, kind=Run.Kind.RESUME)
+    for resume in resumes.order_by("created_at").values_list("input", flat=True):
+        answers.update(
+            (k, v) for k, v in serde.loads(resume)["resume"].items() if k in pending
+        )
+    return Command(resume=answers) if answers else None
 
 
 def execute_run(run_id: Any) -> str | None:
@@ -222,14 +240,46 @@ def execute_run(run_id: Any) -> str | None:
 def execute_claimed(run_id: Any) -> str | None:
     """Execute a run this worker has claimed, then wake the thread's next queued run."""
     try:
-        status = _execute_claimed(run_id)
-        _wake_next_of_thread(run_id)
-        return status
-    except Exception:
+        with Heartbeat(lambda: _renew_lease(run_id)):
+            return _execute_claimed(run_id)
+    except BaseException as exc:
         logger.exception("executor failed on run %s", run_id)
+        _give_up(run_id, exc)
         return None
     finally:
+        try:
+            _wake_next_of_thread(run_id)
+        finally:
+            connections.close_all()
+            # the checkpointer's I/O threads: drop broken or expired connections
+            io_workers().run_everywhere(close_old_connections)
+
+
+def _renew_lease(run_id: Any) -> None:
+    from .models import Run
+
+    try:
+        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker_name()).update(
+            lease_expires_at=timezone.now() + LEASE
+        )
+    finally:
         connections.close_all()
+
+
+def _give_up(run_id: Any, exc: BaseException) -> None:
+    """Best effort after an executor failure: the run (if still ours) and its thread end in
+    ``error``, so the thread is not left running for ever."""
+    from .models import Run, Thread
+
+    try:
+        error = f"{type(exc).__name__}: {exc}"
+        with transaction.atomic():
+            thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+            mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker_name())
+            if mine.update(status=Run.Status.ERROR, error=error, finished_at=timezone.now()):
+                Thread.objects.filter(pk=thread_id).update(status=Thread.Status.ERROR, error=error)
+    except Exception:
+        logger.exception("could not record the failure of run %s", run_id)
 
 
 def _execute_claimed(run_id: Any) -> str:
@@ -285,7 +335,10 @@ def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
     }[status]
     now = timezone.now()
     with transaction.atomic():
-        Run.objects.filter(pk=run.pk).update(status=status, finished_at=now, error=error, lease_expires_at=None)
+        mine = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=worker_name())
+        if not mine.update(status=status, finished_at=now, error=error, lease_expires_at=None):
+            logger.warning("run %s is no longer this worker's: its outcome is not recorded", run.pk)
+            return status
         fields: dict[str, Any] = {"status": thread_status, "error": error, "updated_at": now}
         if status == Run.Status.SUCCESS:
             fields["result"] = result

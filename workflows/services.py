@@ -7,6 +7,7 @@ executes in the background, never in the HTTP request.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -45,6 +46,15 @@ class ThreadNotRetryable(ValueError):
     """Only a thread whose last run failed can be retried."""
 
 
+def _finite(value: Any, error: type[Exception]) -> None:
+    """JSON has no NaN or Infinity: refuse them before anything is written (the database's
+    JSON columns would refuse them later, with a less clear error)."""
+    try:
+        json.dumps(value, allow_nan=False, default=lambda _obj: None)
+    except ValueError as exc:
+        raise error("NaN and Infinity are not valid JSON values") from exc
+
+
 def _serde():
     return DjangoSaver().serde
 
@@ -52,10 +62,12 @@ def _serde():
 def start_run(*, workflow: str, input: Any, user: Any = None, thread_id: str | None = None) -> Run:
     """Create a thread for ``workflow`` and queue its first run with ``input``.
 
-    Returns the queued ``Run``. Raises ``registry.UnknownWorkflow`` for an unregistered name and
-    ``TypeError`` (naming the type) when ``input`` is not serializable; nothing is written then.
+    Returns the queued ``Run``. Raises ``registry.UnknownWorkflow`` for an unregistered name,
+    ``TypeError`` (naming the type) when ``input`` is not serializable and ``ValueError`` for NaN
+    or Infinity in it; nothing is written then.
     """
     registry.get(workflow)
+    _finite(input, ValueError)
     serde = _serde()
     payload = serde.dumps(input).decode()
     with transaction.atomic():
@@ -85,6 +97,7 @@ def resume_run(*, interrupt: Interrupt, value: Any, user: Any = None) -> Run:
     """
     if value is None:
         raise InvalidResumeValue("None is not a valid resume value")
+    _finite(value, InvalidResumeValue)
     serde = _serde()
     if interrupt.response_schema:
         try:
@@ -120,6 +133,10 @@ def retry_run(*, thread: Thread, user: Any = None) -> Run:
     finished tasks are replayed, the failed one runs again. Raises ``ThreadNotRetryable``."""
     actor = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
+        if Run.objects.filter(
+            thread=thread, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]
+        ).exists():
+            raise ThreadNotRetryable(f"Thread {thread.thread_id} already has a run waiting")
         updated = Thread.objects.filter(pk=thread.pk, status=Thread.Status.ERROR).update(
             status=Thread.Status.RUNNING, error="", updated_at=timezone.now()
         )

@@ -96,7 +96,7 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
         run = services.start_run(
             workflow=workflow.name, input=workflow.make_input(data), user=request.user
         )
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         messages.error(request, f"{workflow.title} could not start: {exc}")
         context = _list_context(request.user, bound=(name, form))
         return render(request, "workflows/list.html", context, status=400)
@@ -116,9 +116,17 @@ def thread_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def thread_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     thread = get_object_or_404(Thread, pk=pk)
     try:
+        allowed = registry.get(thread.workflow).can_start(request.user)
+    except registry.UnknownWorkflow:
+        allowed = request.user.is_superuser
+    if not allowed:  # a retry re-runs the workflow's side effects: as starting it
+        raise PermissionDenied("You may not run this workflow.")
+    try:
         services.retry_run(thread=thread, user=request.user)
     except services.ThreadNotRetryable:
         messages.warning(request, "This thread has no failed run to retry.")
+        url = reverse("workflows:thread", args=[thread.pk])
+        return HttpResponse(status=409, headers={"HX-Redirect": url}) if request.htmx else redirect(url)
     else:
         messages.success(
             request, "Retrying: finished tasks are replayed, the failed one runs again."

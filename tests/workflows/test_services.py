@@ -4,9 +4,12 @@ Runs are executed explicitly with ``executor.execute_run`` (``FLOWSITE_EXECUTOR=
 so each step is deterministic.
 """
 
+import os
+import socket
+
 import pytest
 
-from workflows import entrypoint, executor, interrupt, registry, services, task
+from workflows import entrypoint, executor, registry, services, task
 from workflows.models import Interrupt, PendingWrite, Run, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,8 +121,9 @@ def test_parallel_interrupts_are_all_pending_and_answered_in_any_order():
     # one run per thread at a time: the second answer waits until the first has finished
     assert executor.claim(run_b.pk)
     assert not executor.claim(run_a.pk)
-    assert executor.execute_claimed(run_b.pk) == Run.Status.INTERRUPTED
-    assert executor.execute_run(run_a.pk) == Run.Status.SUCCESS
+    # the first run to execute takes every answer recorded so far: both sections
+    assert executor.execute_claimed(run_b.pk) == Run.Status.SUCCESS
+    assert executor.execute_run(run_a.pk) == Run.Status.SUCCESS  # nothing left: the result stays
     thread.refresh_from_db()
     assert thread.result["summary"] == "1 of 2 sections approved"
     assert [r["section"] for r in thread.result["reviews"]] == ["A", "B"]
@@ -150,7 +154,7 @@ def test_a_run_is_claimed_once():
 def test_recover_requeues_runs_of_dead_workers():
     run = services.start_run(workflow="essay-review", input="cat")
     assert executor.claim(run.pk)
-    Run.objects.filter(pk=run.pk).update(worker=f"{executor.worker_name().rsplit(':', 1)[0]}:999999")
+    Run.objects.filter(pk=run.pk).update(worker=f"{socket.gethostname()}:999999:0ld")
     assert executor.recover() == 1
     run.refresh_from_db()
     assert run.status == Run.Status.QUEUED
@@ -159,8 +163,49 @@ def test_recover_requeues_runs_of_dead_workers():
 
 def test_recover_frees_threads_held_by_dead_processes():
     thread = start()
-    host = executor.worker_name().rsplit(":", 1)[0]
-    Thread.objects.filter(pk=thread.pk).update(run_owner=f"{host}:999999:abc")
+    Thread.objects.filter(pk=thread.pk).update(run_owner=f"{socket.gethostname()}:999999:abc")
     executor.recover()
     thread.refresh_from_db()
     assert thread.run_owner == ""
+
+
+def test_recover_requeues_runs_of_an_earlier_process_with_the_same_pid():
+    run = services.start_run(workflow="essay-review", input="cat")
+    assert executor.claim(run.pk)
+    ghost = f"{socket.gethostname()}:{os.getpid()}:earlier"
+    Run.objects.filter(pk=run.pk).update(worker=ghost)
+    executor.recover()
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED
+
+
+def test_an_answer_survives_a_resume_run_that_failed_before_storing_it():
+    intr = Interrupt.objects.pending().get(thread=start())
+    run = services.resume_run(interrupt=intr, value=True)
+    # the resume run dies before the runtime stored the answer (e.g. the database went away)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.ERROR)
+    Thread.objects.filter(pk=intr.thread_id).update(status=Thread.Status.ERROR)
+    retry = services.retry_run(thread=intr.thread)
+    assert executor.execute_run(retry.pk) == Run.Status.SUCCESS
+    intr.thread.refresh_from_db()
+    assert intr.thread.result == {"essay": "An essay about topic: cat", "is_approved": True}
+
+
+def test_retry_is_refused_while_a_run_waits():
+    attempts.clear()
+    thread = start("test-greet", "ada")
+    services.retry_run(thread=thread)
+    Thread.objects.filter(pk=thread.pk).update(status=Thread.Status.ERROR)
+    with pytest.raises(services.ThreadNotRetryable, match="already has a run waiting"):
+        services.retry_run(thread=thread)
+
+
+def test_nan_is_refused_and_writes_nothing():
+    with pytest.raises(ValueError, match="NaN"):
+        services.start_run(workflow="essay-review", input={"x": float("nan")})
+    assert not Thread.objects.exists()
+    intr = Interrupt.objects.pending().get(thread=start())
+    with pytest.raises(services.InvalidResumeValue, match="NaN"):
+        services.resume_run(interrupt=intr, value=float("inf"))
+    intr.refresh_from_db()
+    assert intr.status == Interrupt.Status.PENDING

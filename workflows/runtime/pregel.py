@@ -86,6 +86,53 @@ class PerProcess:
         return self.value
 
 
+class _Beats:
+    """One daemon thread per process calling every registered beat each ``interval`` seconds."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.beats: dict[int, Callable[[], Any]] = {}
+        self.lock = threading.Lock()
+        self.keys = itertools.count()
+        threading.Thread(target=self._loop, name="workflows-heartbeat", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with self.lock:
+                beats = list(self.beats.values())
+            for beat in beats:
+                try:
+                    beat()
+                except Exception:
+                    logger.exception("heartbeat failed")
+
+
+class Heartbeat:
+    """Call ``beat()`` about every ``LEASE_RENEWAL_SECONDS`` while the ``with`` block runs
+    (lease renewals of long runs), from one shared daemon thread; a failing beat is logged,
+    never raised. Entering and leaving cost a dict update, not a thread."""
+
+    def __init__(self, beat: Callable[[], Any]) -> None:
+        self.beat = beat
+        self.key: int | None = None
+
+    def __enter__(self) -> Heartbeat:
+        beats = _beats.get()
+        with beats.lock:
+            self.key = next(beats.keys)
+            beats.beats[self.key] = self.beat
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        beats = _beats.get()
+        with beats.lock:
+            beats.beats.pop(self.key, None)
+
+
+LEASE_RENEWAL_SECONDS = 60.0
+_beats = PerProcess(lambda: _Beats(LEASE_RENEWAL_SECONDS))
+
 _worker_pool = PerProcess(
     lambda: concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="workflows")
 )
@@ -479,9 +526,16 @@ class Run:
                 f"Thread {thread_id!r} is busy: another run is executing on it; "
                 "try again when it has finished"
             )
+        owner = self.owner
+
+        def renew() -> None:  # keep the thread while a long run executes
+            if self.owner is not None:
+                self._io(saver.acquire_thread, str(thread_id), owner)
+
         try:
-            if self.prepare(input):
-                self.execute()
+            with Heartbeat(renew):
+                if self.prepare(input):
+                    self.execute()
         finally:
             if self.owner is not None:
                 owner, self.owner = self.owner, None
