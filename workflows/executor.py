@@ -17,7 +17,8 @@ Two ways to execute, calling the same :func:`execute_run`:
   handed to the server's event loop (bound by ``flowsite.asgi``) because that layer is not
   thread-safe.
 * ``"external"``: ``manage.py run_executor`` processes poll the database for queued runs
-  (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL) and execute several at once.
+  (a conditional update per claim; the thread row locked first on PostgreSQL) and execute
+  several at once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .runtime.pregel import Heartbeat, PerProcess, io_workers
@@ -181,17 +183,16 @@ def claim(run_id: Any) -> bool:
 
 
 def claim_next() -> Any | None:
-    """Claim the oldest queued run whose thread is idle (for ``run_executor`` workers)."""
+    """Claim the oldest queued run whose thread has no running run (for ``run_executor``
+    workers); concurrent workers race on :func:`claim`'s conditional update."""
     from .models import Run
 
-    candidates = Run.objects.filter(status=Run.Status.QUEUED).order_by("created_at")
-    if connection.features.has_select_for_update_skip_locked:
-        with transaction.atomic():
-            ids = list(candidates.select_for_update(skip_locked=True).values_list("id", flat=True)[:20])
-    else:
-        ids = list(candidates.values_list("id", flat=True)[:20])
-    for run_id in ids:
-        if claim(run_id):
+    busy = Run.objects.filter(thread_id=OuterRef("thread_id"), status=Run.Status.RUNNING)
+    candidates = (
+        Run.objects.filter(status=Run.Status.QUEUED).filter(~Exists(busy)).order_by("created_at")
+    )
+    for run_id in candidates.values_list("id", flat=True)[:20]:
+        if claim(run_id):  # a conditional update: of two workers, one wins
             return run_id
     return None
 

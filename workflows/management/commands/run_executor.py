@@ -2,15 +2,20 @@
 
 For the scale-out setup (``FLOWSITE_EXECUTOR=external``, PostgreSQL, ``REDIS_URL`` so that chunks
 reach browsers across processes). Several workers may run at once: runs are claimed with
-``SELECT ... FOR UPDATE SKIP LOCKED`` and a conditional update.
+a conditional update (the thread row locked first on PostgreSQL).
 """
 
 import concurrent.futures
+import logging
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections, connections
 
 from workflows import executor
+
+logger = logging.getLogger("workflows.executor")
+RECOVER_EVERY = 60.0  # seconds
 
 
 class Command(BaseCommand):
@@ -26,9 +31,19 @@ class Command(BaseCommand):
         self.stdout.write(f"run_executor {executor.worker_name()}: {concurrency} at once")
         with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
             running: set[concurrent.futures.Future] = set()
+            last_recovery = time.monotonic()
             while True:
                 running = {f for f in running if not f.done()}
-                run_id = executor.claim_next() if len(running) < concurrency else None
+                close_old_connections()
+                try:
+                    if time.monotonic() - last_recovery > RECOVER_EVERY:
+                        executor.recover()  # runs of dead workers elsewhere, expired leases
+                        last_recovery = time.monotonic()
+                    run_id = executor.claim_next() if len(running) < concurrency else None
+                except DatabaseError:
+                    logger.exception("run_executor: the database is unavailable; retrying")
+                    connections.close_all()
+                    run_id = None
                 if run_id is not None:
                     running.add(pool.submit(executor.execute_claimed, run_id))
                     continue
