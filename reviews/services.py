@@ -163,7 +163,7 @@ def claim_interrupt(*, interrupt: Interrupt, user: Any) -> Claim:
                     raise
                 raise ClaimedByOther(holder) from None
         transaction.on_commit(_inbox_changed)
-    return Claim.objects.select_related("user").get(interrupt=interrupt)
+        return Claim.objects.select_related("user").get(interrupt=interrupt)  # as committed
 
 
 def release_claim(*, interrupt: Interrupt, user: Any) -> None:
