@@ -10,87 +10,21 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import SyncToAsync
-from channels.testing import ChannelsLiveServerTestCase
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LIVE = 15_000
-PASSWORD = "a-long-reviewer-password"
-
-
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
-class InboxInBrowserTests(ChannelsLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        test_settings = settings.DATABASES["default"]["TEST"]
-        configured = test_settings.get("NAME")
-        test_settings["NAME"] = configured or settings.DATABASES["default"]["NAME"]
-        # The forked server must not inherit asgiref's sync thread started by earlier tests.
-        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-        try:
-            super().setUpClass()
-        finally:
-            test_settings["NAME"] = configured
-        cls._async_unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-        cls.playwright = sync_playwright().start()
-        cls.browser = cls.playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        try:
-            cls.browser.close()
-            cls.playwright.stop()
-        finally:
-            if cls._async_unsafe is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = cls._async_unsafe
-            super().tearDownClass()
-
+class InboxInBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
-        self.contexts: list[BrowserContext] = []
-        permission = Permission.objects.get(codename="answer_interrupt")
+        super().setUp()
         for name in ("alice", "bob"):
-            user = get_user_model().objects.create_user(username=name, password=PASSWORD)
-            user.user_permissions.add(permission)
-
-    def tearDown(self) -> None:
-        for context in self.contexts:
-            context.close()
-
-    def logged_in_page(self, username: str) -> Page:
-        context = self.browser.new_context(base_url=self.live_server_url)
-        self.contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
-        return page
+            self.reviewer(name)
 
     @staticmethod
     def waiting(workflow: str, text: str) -> Interrupt:
