@@ -107,16 +107,8 @@ def archive(request: HtmxHttpRequest) -> HttpResponse:
     """The interrupts the user answered, newest first, with their decisions."""
     form = ReviewFilterForm(request.GET)
     queryset = selectors.answered_by(user=request.user, **form.filters())
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
-    decisions = list(page.object_list)
-    for decision in decisions:
-        decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
     context = {
-        **_list_urls(reverse("reviews:archive"), form, page),
-        "filter_form": form,
-        "filtered": form.is_filtered(),
-        "page_obj": page,
-        "decisions": decisions,
+        **_decision_page(request, reverse("reviews:archive"), form, queryset),
         **_tab_counts(request.user),
     }
     return _list_response(request, "reviews/archive.html", "archive-list", context)
@@ -130,18 +122,23 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
         raise PermissionDenied("The audit log is for staff.")
     form = AuditFilterForm(request.GET)
     queryset = selectors.audit_log(**form.filters())
+    context = _decision_page(request, reverse("reviews:audit"), form, queryset)
+    return _list_response(request, "reviews/audit.html", "audit-list", context)
+
+
+def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any) -> dict[str, Any]:
+    """Context of a filtered, paginated list of decisions (the archive and the audit log)."""
     page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
     for decision in decisions:
         decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
-    context = {
-        **_list_urls(reverse("reviews:audit"), form, page),
+    return {
+        **_list_urls(url, form, page),
         "filter_form": form,
         "filtered": form.is_filtered(),
         "page_obj": page,
         "decisions": decisions,
     }
-    return _list_response(request, "reviews/audit.html", "audit-list", context)
 
 
 def _tab_counts(user: Any) -> dict[str, int]:

@@ -30,6 +30,16 @@ def pretty_serialized(text: str) -> str:
         return format_html("<pre>{}</pre>", text)
 
 
+def json_display(field: str, description: str):
+    """An admin display method showing the JSON ``field`` with :func:`pretty_json`."""
+
+    @admin.display(description=description)
+    def show(self, obj: Any) -> str:
+        return pretty_json(getattr(obj, field))
+
+    return show
+
+
 def _short(value: Any, length: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= length else text[: length - 1] + "…"
@@ -97,13 +107,9 @@ class ThreadAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [InterruptInline, RunInline]
 
-    @admin.display(description="Input")
-    def input_display(self, obj: Thread) -> str:
-        return pretty_json(obj.input)
+    input_display = json_display("input", "Input")
 
-    @admin.display(description="Result")
-    def result_display(self, obj: Thread) -> str:
-        return pretty_json(obj.result)
+    result_display = json_display("result", "Result")
 
     def view_on_site(self, obj: Thread) -> str:
         return reverse("workflows:thread", args=[obj.pk])
@@ -128,9 +134,7 @@ class CheckpointAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
 
-    @admin.display(description="Metadata")
-    def metadata_display(self, obj: Checkpoint) -> str:
-        return pretty_json(obj.metadata)
+    metadata_display = json_display("metadata", "Metadata")
 
     @admin.display(description="Checkpoint")
     def data_display(self, obj: Checkpoint) -> str:
@@ -204,17 +208,11 @@ class InterruptAdmin(ReadOnlyAdmin):
     def value_short(self, obj: Interrupt) -> str:
         return _short(obj.value)
 
-    @admin.display(description="Value")
-    def value_display(self, obj: Interrupt) -> str:
-        return pretty_json(obj.value)
+    value_display = json_display("value", "Value")
 
-    @admin.display(description="Response schema")
-    def schema_display(self, obj: Interrupt) -> str:
-        return pretty_json(obj.response_schema)
+    schema_display = json_display("response_schema", "Response schema")
 
-    @admin.display(description="Resume value")
-    def resume_value_display(self, obj: Interrupt) -> str:
-        return pretty_json(obj.resume_value)
+    resume_value_display = json_display("resume_value", "Resume value")
 
     def view_on_site(self, obj: Interrupt) -> str:
         return reverse("reviews:interrupt", args=[obj.pk])
