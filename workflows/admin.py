@@ -108,7 +108,6 @@ class ThreadAdmin(ReadOnlyAdmin):
     inlines = [InterruptInline, RunInline]
 
     input_display = json_display("input", "Input")
-
     result_display = json_display("result", "Result")
 
     def view_on_site(self, obj: Thread) -> str:
@@ -209,9 +208,7 @@ class InterruptAdmin(ReadOnlyAdmin):
         return _short(obj.value)
 
     value_display = json_display("value", "Value")
-
     schema_display = json_display("response_schema", "Response schema")
-
     resume_value_display = json_display("resume_value", "Resume value")
 
     def view_on_site(self, obj: Interrupt) -> str:

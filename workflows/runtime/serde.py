@@ -148,6 +148,19 @@ class JsonPlusSerializer:
             cls = self._allowed[path] = obj
         return cls
 
+    def _allowed_class(self, path: str, loaded_as: str) -> type | None:
+        """The allowlisted class named ``path``, or ``None`` (logging that the value is loaded
+        as ``loaded_as`` instead)."""
+        cls = self._class(path)
+        if cls is None:
+            logger.warning(
+                "Loading %s as %s: the type is not on the serializer's allowlist "
+                "(workflows.register_type or WORKFLOWS_SERDE_ALLOWED_TYPES)",
+                path,
+                loaded_as,
+            )
+        return cls
+
     def decode(self, data: Any) -> Any:
         """Inverse of :meth:`encode`."""
         if isinstance(data, list):
@@ -187,15 +200,8 @@ class JsonPlusSerializer:
                 return getattr(pathlib, data["t"])(v)
             case "enum":
                 value = self.decode(v)
-                cls = self._class(data["t"])
-                if cls is None:
-                    logger.warning(
-                        "Loading %s as its value: the type is not on the serializer's allowlist "
-                        "(workflows.register_type or WORKFLOWS_SERDE_ALLOWED_TYPES)",
-                        data["t"],
-                    )
-                    return value
-                return cls(value)
+                cls = self._allowed_class(data["t"], "its value")
+                return value if cls is None else cls(value)
             case "set":
                 return {self._hashable(self.decode(x)) for x in v}
             case "frozenset":
@@ -206,13 +212,8 @@ class JsonPlusSerializer:
                 return Interrupt(self.decode(v), data["id"], response_schema=data.get("schema"))
             case "dataclass" | "pydantic":
                 fields = self.decode(v)
-                cls = self._class(data["t"])
+                cls = self._allowed_class(data["t"], "a dict")
                 if cls is None:
-                    logger.warning(
-                        "Loading %s as a dict: the type is not on the serializer's allowlist "
-                        "(workflows.register_type or WORKFLOWS_SERDE_ALLOWED_TYPES)",
-                        data["t"],
-                    )
                     return fields
                 if tag == "pydantic":
                     return cls.model_validate(fields)
