@@ -149,10 +149,10 @@ def main() -> None:
     fs, lg = fs_api(), lg_api()
     tag = f"{os.getpid()}-{int(time.time())}"
 
-    import langgraph
+    from importlib.metadata import version
 
     print(f"Essay workflow, N={args.n} runs each (stream to interrupt + stream resume); "
-          f"langgraph {getattr(langgraph, '__version__', '1.2.22')}, Python {sys.version.split()[0]}")
+          f"langgraph {version('langgraph')}, Python {sys.version.split()[0]}")
     print(f"{'saver':<34} {'flowsite':>9} {'langgraph':>9} {'ratio':>8} {'fs KiB':>9} {'lg KiB':>9}  per run")
     print(f"{'':<34} {'ms/run':>9} {'ms/run':>9}")
 

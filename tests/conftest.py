@@ -22,7 +22,7 @@ def _close_workflow_connections(request):
     if request.config.pluginmanager.hasplugin("django"):
         from django.db import connections
 
-        from workflows.runtime.pregel import io_workers
+        from workflows.runtime.pool import io_workers
 
         io_workers().run_everywhere(connections.close_all)
 

@@ -23,6 +23,10 @@ from django.utils import timezone
 from .runtime.checkpoint import (
     BaseCheckpointSaver,
     CheckpointTuple,
+    Op,
+    PutCheckpoint,
+    PutWrites,
+    ReleaseThread,
     get_checkpoint_id,
     get_thread_id,
     write_idx,
@@ -233,22 +237,22 @@ class DjangoSaver(BaseCheckpointSaver):
                 return
 
     def put(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
-        self.put_batch([("put", config, checkpoint, metadata, new_versions)])
+        self.put_batch([PutCheckpoint(config, checkpoint, metadata, new_versions)])
         ns = config["configurable"].get("checkpoint_ns", "")
         return _config(get_thread_id(config), ns, checkpoint["id"])
 
     def put_writes(
         self, config: dict, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
     ) -> None:
-        self.put_batch([("put_writes", config, writes, task_id, task_path)])
+        self.put_batch([PutWrites(config, writes, task_id, task_path)])
 
-    def put_batch(self, ops: Sequence[tuple]) -> None:
+    def put_batch(self, ops: Sequence[Op]) -> None:
         """Apply checkpoints and pending writes in ONE transaction (see the base class).
 
         Values are serialized first, so a ``TypeError`` leaves the database untouched.
         Checkpoints are upserted; writes of special channels are upserted, others
         insert-or-ignore (LangGraph's rules); ``Interrupt`` rows follow ``__interrupt__`` writes;
-        ``("release", config, owner)`` ops give leased threads back. Written as a few
+        ``ReleaseThread`` ops give leased threads back. Written as a few
         ``executemany`` statements (``INSERT ... ON CONFLICT``, PostgreSQL and SQLite alike)
         because this is the hot path: one per table touched.
         """
@@ -257,21 +261,21 @@ class DjangoSaver(BaseCheckpointSaver):
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         checkpoints, special, normal, interrupts, releases = [], {}, [], [], []
         for op in ops:
-            config = op[1]
+            config = op.config
             thread_id = get_thread_id(config)
             ns = config["configurable"].get("checkpoint_ns", "")
-            if op[0] == "release":
-                releases.append((thread_id, op[2]))
-            elif op[0] == "put":
-                _, _, checkpoint, metadata, _versions = op
+            if isinstance(op, ReleaseThread):
+                releases.append((thread_id, op.owner))
+            elif isinstance(op, PutCheckpoint):
+                checkpoint, metadata = op.checkpoint, op.metadata
                 checkpoints.append([
                     thread_id, ns, checkpoint["id"], get_checkpoint_id(config),
                     metadata.get("step", 0), metadata.get("source", "input"),
                     self.serde.dumps(checkpoint).decode(),
                     adapt_json(self.serde.encode(metadata), None), now,
                 ])
-            else:
-                _, _, writes, task_id, task_path = op
+            elif isinstance(op, PutWrites):
+                writes, task_id, task_path = op.writes, op.task_id, op.task_path
                 checkpoint_id = get_checkpoint_id(config)
                 for position, (channel, value) in enumerate(writes):
                     idx = write_idx(channel, position)
@@ -283,6 +287,8 @@ class DjangoSaver(BaseCheckpointSaver):
                         normal.append(row)
                     if channel == "__interrupt__":
                         interrupts.append((thread_id, checkpoint_id, task_id, value))
+            else:
+                raise TypeError(f"Unknown checkpointer operation {op!r}")
         thread_ids = {row[0] for row in [*checkpoints, *special.values(), *normal]}
         thread_ids.update(t for t, *_ in interrupts)
         sql = self._sql(connection)

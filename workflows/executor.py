@@ -39,7 +39,7 @@ from django.db import close_old_connections, connection, connections, transactio
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .runtime.pregel import Heartbeat, PerProcess, io_workers
+from .runtime.pool import Heartbeat, PerProcess, io_workers
 
 logger = logging.getLogger("workflows.executor")
 

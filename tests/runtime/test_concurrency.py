@@ -109,11 +109,12 @@ def test_a_long_run_keeps_renewing_its_hold_on_the_thread(monkeypatch):
     """Flowsite only: while a run executes, its lease on the thread is renewed (here every 10 ms
     instead of every minute), so a long run is not taken for a dead one."""
     import threading
+    import time
 
     from workflows import InMemorySaver, entrypoint
-    from workflows.runtime import pregel
+    from workflows.runtime import pool
 
-    monkeypatch.setattr(pregel, "_beats", pregel.PerProcess(lambda: pregel._Beats(0.01)))
+    monkeypatch.setattr(pool, "_beats", pool.PerProcess(lambda: pool._Beats(0.01)))
     renewals = []
     saver = InMemorySaver()
     acquire = saver.acquire_thread
@@ -127,12 +128,12 @@ def test_a_long_run_keeps_renewing_its_hold_on_the_thread(monkeypatch):
 
     worker = threading.Thread(target=lambda: slow.invoke(1, {"configurable": {"thread_id": "long"}}))
     worker.start()
-    deadline = pregel.time.monotonic() + 5
-    while len(renewals) < 4 and pregel.time.monotonic() < deadline:
-        pregel.time.sleep(0.01)
+    deadline = time.monotonic() + 5
+    while len(renewals) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
     release.set()
     worker.join(5)
     assert len(renewals) >= 4 and len(set(renewals)) == 1  # the first hold, then renewals
     count = len(renewals)
-    pregel.time.sleep(0.05)
+    time.sleep(0.05)
     assert len(renewals) == count  # no renewal after the run ended

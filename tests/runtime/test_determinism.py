@@ -23,7 +23,8 @@ import threading
 import pytest
 
 from workflows.runtime import InMemorySaver, JsonPlusSerializer, NondeterminismError
-from workflows.runtime.pregel import _fingerprint
+from workflows.runtime.checkpoint import PutCheckpoint, PutWrites, ReleaseThread
+from workflows.runtime.determinism import fingerprint as _fingerprint
 
 from .lg import API_IDS, APIS, FLOWSITE, LANGGRAPH, attempt, cfg, run_both, same
 
@@ -303,14 +304,14 @@ def test_call_records_are_stored_with_the_first_write(saver_factory):
     returns = {tid for tid, ch, _v in writes if ch == "__return__"}
     assert set(calls) == returns  # exactly the executed tasks
     for op in batches[0]:  # the record rides along with another write of its task
-        if op[0] == "put_writes" and any(ch == "__call__" for ch, _v in op[2]):
-            assert [ch for ch, _v in op[2]] == ["__return__", "__call__"]
+        if isinstance(op, PutWrites) and any(ch == "__call__" for ch, _v in op.writes):
+            assert [ch for ch, _v in op.writes] == ["__return__", "__call__"]
 
     batches.clear()
     assert wf.invoke(FLOWSITE.Command(resume=5), c) == [4, 6]
     assert len(batches) == 1
     written = [
-        (op[3], ch) for op in batches[0] if op[0] == "put_writes" for ch, _v in op[2]
+        (op.task_id, ch) for op in batches[0] if isinstance(op, PutWrites) for ch, _v in op.writes
     ]
     new_calls = [tid for tid, ch in written if ch == "__call__"]
     assert len(new_calls) == 1 and new_calls[0] not in calls  # only inner(answer), at [1]
@@ -333,14 +334,17 @@ def test_sync_durability_adds_no_transaction(saver_factory):
         return double(x).result() + double(x + 1).result()
 
     assert wf.invoke(1, cfg("t"), durability="sync") == 6
-    kinds = [[(op[0], [ch for ch, _v in op[2]] if op[0] == "put_writes" else None) for op in b]
-             for b in batches]
+    kinds = [
+        [(type(op), [ch for ch, _v in op.writes] if isinstance(op, PutWrites) else None)
+         for op in b]
+        for b in batches
+    ]
     assert kinds == [
-        [("put", None)],
-        [("put_writes", ["__return__", "__call__"])],
-        [("put_writes", ["__return__", "__call__"])],
-        [("put_writes", ["__end__", "__previous__"])],
-        [("put", None), ("release", None)],
+        [(PutCheckpoint, None)],
+        [(PutWrites, ["__return__", "__call__"])],
+        [(PutWrites, ["__return__", "__call__"])],
+        [(PutWrites, ["__end__", "__previous__"])],
+        [(PutCheckpoint, None), (ReleaseThread, None)],
     ]
 
 

@@ -25,6 +25,7 @@ import asyncio
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from .serde import JsonPlusSerializer
@@ -34,6 +35,10 @@ __all__ = [
     "BaseCheckpointSaver",
     "CheckpointTuple",
     "InMemorySaver",
+    "Op",
+    "PutCheckpoint",
+    "PutWrites",
+    "ReleaseThread",
     "get_checkpoint_id",
     "get_thread_id",
 ]
@@ -62,6 +67,40 @@ class CheckpointTuple(NamedTuple):
     metadata: dict
     parent_config: dict | None = None
     pending_writes: list | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PutCheckpoint:
+    """Batched ``put(config, checkpoint, metadata, new_versions)``: store ``checkpoint`` as a
+    child of ``config``'s checkpoint."""
+
+    config: dict
+    checkpoint: dict
+    metadata: dict
+    new_versions: dict
+
+
+@dataclass(frozen=True, slots=True)
+class PutWrites:
+    """Batched ``put_writes(config, writes, task_id, task_path)``: attach ``(channel, value)``
+    writes of ``task_id`` to ``config``'s checkpoint."""
+
+    config: dict
+    writes: Sequence[tuple[str, Any]]
+    task_id: str
+    task_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseThread:
+    """Batched ``release_thread(thread_id of config, owner)``: give the run's hold on the thread
+    back, committed with the run's last writes."""
+
+    config: dict
+    owner: str
+
+
+Op = PutCheckpoint | PutWrites | ReleaseThread
 
 
 def get_thread_id(config: dict) -> str:
@@ -128,21 +167,22 @@ class BaseCheckpointSaver:
     def delete_thread(self, thread_id: str) -> None:
         raise NotImplementedError
 
-    def put_batch(self, ops: Sequence[tuple]) -> None:
-        """Apply several operations, in order, as one unit where the storage allows it.
+    def put_batch(self, ops: Sequence[Op]) -> None:
+        """Apply several operations (:class:`PutCheckpoint`, :class:`PutWrites`,
+        :class:`ReleaseThread`), in order, as one unit where the storage allows it.
 
-        Each op is ``("put", config, checkpoint, metadata, new_versions)`` or
-        ``("put_writes", config, writes, task_id, task_path)``. Not in LangGraph's interface:
-        the runtime uses it to store a run's writes in one transaction (``durability="async"``).
-        This default applies them one by one.
+        Not in LangGraph's interface: the runtime uses it to store a run's writes in one
+        transaction (``durability="async"``). This default applies them one by one.
         """
         for op in ops:
-            if op[0] == "put":
-                self.put(*op[1:])
-            elif op[0] == "release":
-                self.release_thread(get_thread_id(op[1]), op[2])
+            if isinstance(op, PutCheckpoint):
+                self.put(op.config, op.checkpoint, op.metadata, op.new_versions)
+            elif isinstance(op, PutWrites):
+                self.put_writes(op.config, op.writes, op.task_id, op.task_path)
+            elif isinstance(op, ReleaseThread):
+                self.release_thread(get_thread_id(op.config), op.owner)
             else:
-                self.put_writes(*op[1:])
+                raise TypeError(f"Unknown checkpointer operation {op!r}")
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
         """Take the thread for one run by ``owner`` (an opaque token). Returns ``False`` when
@@ -156,8 +196,8 @@ class BaseCheckpointSaver:
             return True
 
     def release_thread(self, thread_id: str, owner: str) -> None:
-        """Give the thread back (a no-op unless ``owner`` holds it). Also batched as the op
-        ``("release", config, owner)`` so that it commits with a run's last writes."""
+        """Give the thread back (a no-op unless ``owner`` holds it). Also batched as
+        :class:`ReleaseThread` so that it commits with a run's last writes."""
         with self._locks_guard:
             if self._locks.get(thread_id) == owner:
                 del self._locks[thread_id]

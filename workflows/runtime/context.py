@@ -7,68 +7,40 @@ raises ``RuntimeError("Called get_config outside of a runnable context")``, Lang
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .pregel import Run, Scope
+from .scope import OUTSIDE_RUN, Runtime, current
 
-current_scope: ContextVar[Scope | None] = ContextVar("workflows_scope", default=None)
-
-OUTSIDE_RUN = "Called get_config outside of a runnable context"
-
-
-def scope() -> Scope:
-    s = current_scope.get()
-    if s is None:
-        raise RuntimeError(OUTSIDE_RUN)
-    return s
+__all__ = [
+    "OUTSIDE_RUN", "Runtime", "get_config", "get_runtime", "get_store", "get_stream_writer",
+    "interrupt",
+]
 
 
 def get_config() -> dict:
     """The config of the running body or task: the caller's, plus ``checkpoint_ns``,
     ``checkpoint_id`` and ``checkpoint_map`` in ``configurable`` and ``langgraph_*`` keys in
     ``metadata`` (as LangGraph's ``get_config``)."""
-    return scope().config
+    return current().config
 
 
 def get_store() -> Any:
     """The entrypoint's ``store=`` (or ``None``)."""
-    return scope().run.graph.store
+    return current().loop.graph.store
 
 
 def get_stream_writer():
     """A callable ``writer(chunk)`` that emits ``custom`` stream chunks (a no-op when the caller
     did not ask for ``custom``), as LangGraph's ``get_stream_writer``. Chunks written from a task
     carry the task's caller namespace (seen with ``subgraphs=True`` or ``version="v2"``)."""
-    return scope().writer
-
-
-class Runtime:
-    """The ``runtime`` injectable and ``get_runtime()``'s value (LangGraph's ``Runtime``):
-    ``context`` (the run's ``context=``, coerced into ``context_schema``), ``store`` (the
-    entrypoint's ``store=``), ``stream_writer`` (the ``custom`` writer of the body or task) and
-    ``previous`` (the entrypoint's ``previous``). One object per body or task call, as in
-    LangGraph (``get_runtime() is runtime`` there)."""
-
-    def __init__(self, run: Run, previous: Any, writer: Any) -> None:
-        self.context = run.context
-        self.store = run.graph.store
-        self.stream_writer = writer
-        self.previous = previous
-
-    def __repr__(self) -> str:
-        return (
-            f"Runtime(context={self.context!r}, store={self.store!r}, "
-            f"previous={self.previous!r})"
-        )
+    return current().writer
 
 
 def get_runtime(context_schema: Any = None) -> Runtime:
     """The running body's or task's ``Runtime`` (the object its ``runtime`` parameter gets), as
     LangGraph's ``get_runtime``: ``get_runtime().context`` is the run's context.
     ``context_schema`` is accepted for type hints only. Raises ``RuntimeError`` outside a run."""
-    return scope().runtime
+    return current().runtime
 
 
 def interrupt(value: Any, *, response_schema: Any = None) -> Any:
@@ -85,4 +57,4 @@ def interrupt(value: Any, *, response_schema: Any = None) -> Any:
 
     Raises ``RuntimeError`` outside a run; ``TypeError`` when ``value`` is not serializable.
     """
-    return scope().interrupt(value, response_schema)
+    return current().interrupt(value, response_schema)

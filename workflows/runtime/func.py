@@ -11,18 +11,18 @@ import functools
 import inspect
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from .checkpoint import BaseCheckpointSaver
-from .context import Runtime
-from .pregel import STREAM_MODES, Run, iterate, task_from_state
-from .types import GraphOutput, RetryPolicy, StateSnapshot
+from .checkpoints import checkpoint_metadata, new_checkpoint
+from .loop import PregelLoop, iterate, pending_state
+from .scope import Runtime, current
+from .stream import STREAM_MODES, shaped
+from .types import GraphOutput, RetryPolicy, StateSnapshot, final
 
 __all__ = ["Pregel", "entrypoint", "task"]
 
 R = TypeVar("R")
-S = TypeVar("S")
 
 
 def _reject_generators(func: Callable) -> None:
@@ -51,16 +51,13 @@ class _TaskFunction:
         self._params = inspect.signature(func).parameters
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .context import scope
-
-        parent = scope()
-        return parent.run.call_task(self, parent, args, kwargs)
+        parent = current()
+        return parent.loop.call_task(self, parent, args, kwargs)
 
     def call(self, scope: Any, args: tuple, kwargs: dict) -> Any:
         """Run the body with injected ``config``/``writer``/``store``/``previous``/``runtime``."""
-        injected = scope.run.graph.injectables(
-            scope.run, scope.run.previous, self._params, kwargs, scope=scope
-        )
+        loop = scope.loop
+        injected = loop.graph.injectables(loop, loop.previous, self._params, kwargs, scope=scope)
         return self.func(*args, **kwargs, **injected)
 
     def clear_cache(self, cache: Any = None) -> None:
@@ -166,19 +163,19 @@ class Pregel:
 
     # -- injection --------------------------------------------------------------------------
     def injectables(
-        self, run: Run, previous: Any, params: dict, explicit: dict, scope: Any = None
+        self, loop: PregelLoop, previous: Any, params: dict, explicit: dict, scope: Any = None
     ) -> dict:
         """Values for the injectable parameters ``params`` declares (as in LangGraph §1.10).
         ``scope`` is the body or task being called: its ``config`` (with its ``checkpoint_ns``
         and ``langgraph_*`` metadata) and its ``custom`` stream writer."""
-        writer = scope.writer if scope is not None else run.custom_writer
+        writer = scope.writer if scope is not None else loop.custom_writer
         values = {
-            "config": lambda: scope.config if scope is not None else run.config,
+            "config": lambda: scope.config if scope is not None else loop.config,
             "previous": lambda: previous,
             "writer": lambda: writer,
             "store": lambda: self.store,
             "runtime": lambda: (
-                scope.runtime if scope is not None else Runtime(run, previous, writer)
+                scope.runtime if scope is not None else Runtime(loop, previous, writer)
             ),
         }
         return {
@@ -187,8 +184,8 @@ class Pregel:
             if name in params and name not in explicit
         }
 
-    def injected_kwargs(self, run: Run, previous: Any, scope: Any = None) -> dict:
-        return self.injectables(run, previous, self._params, {}, scope=scope)
+    def injected_kwargs(self, loop: PregelLoop, previous: Any, scope: Any = None) -> dict:
+        return self.injectables(loop, previous, self._params, {}, scope=scope)
 
     # -- running ----------------------------------------------------------------------------
     def _modes(self, stream_mode: Any) -> tuple[tuple[str, ...], bool]:
@@ -201,8 +198,10 @@ class Pregel:
                 raise ValueError(f"Unknown stream mode {mode!r}; expected one of {STREAM_MODES}")
         return modes, single
 
-    def _run(self, config, modes, durability, emit, context=None) -> Run:
-        return Run(self, config, modes=modes, durability=durability, emit=emit, context=context)
+    def _loop(self, config, modes, durability, emit, context=None) -> PregelLoop:
+        return PregelLoop(
+            self, config, modes=modes, durability=durability, emit=emit, context=context
+        )
 
     def stream(
         self,
@@ -234,14 +233,9 @@ class Pregel:
     def _stream(self, input, config, context, stream_mode, durability, subgraphs, version):
         modes, single = self._modes(stream_mode)
         for mode, chunk, ns in iterate(
-            lambda emit: self._run(config, modes, durability, emit, context), input
+            lambda emit: self._loop(config, modes, durability, emit, context), input
         ):
-            if version == "v2":
-                yield _v2_chunk(mode, chunk, ns)
-            elif subgraphs:
-                yield (ns, chunk) if single else (ns, mode, chunk)
-            else:
-                yield chunk if single else (mode, chunk)
+            yield shaped(mode, chunk, ns, single=single, subgraphs=subgraphs, version=version)
 
     def invoke(
         self,
@@ -268,9 +262,9 @@ class Pregel:
             )
         chunks: list = []
         modes = (stream_mode,) if stream_mode != "values" else ()
-        run = self._run(config, modes, durability, lambda _m, c, _ns=(): chunks.append(c), context)
-        run.run(input)
-        return _invoke_result(run, stream_mode, chunks, version)
+        loop = self._loop(config, modes, durability, lambda _m, c, _ns=(): chunks.append(c), context)
+        loop.run(input)
+        return _invoke_result(loop, stream_mode, chunks, version)
 
     async def astream(self, input: Any, config: dict | None = None, **kwargs: Any) -> AsyncIterator[Any]:
         """``stream`` for async code: the run executes in a worker thread (its async body on a
@@ -307,14 +301,14 @@ class Pregel:
         chunks: list = []
         modes = (stream_mode,) if stream_mode != "values" else ()
 
-        def work() -> Run:
-            run = self._run(config, modes, kwargs.get("durability"),
-                            lambda _m, c, _ns=(): chunks.append(c), kwargs.get("context"))
-            run.run(input)
-            return run
+        def work() -> PregelLoop:
+            loop = self._loop(config, modes, kwargs.get("durability"),
+                              lambda _m, c, _ns=(): chunks.append(c), kwargs.get("context"))
+            loop.run(input)
+            return loop
 
-        run = await asyncio.to_thread(work)
-        return _invoke_result(run, stream_mode, chunks, version)
+        loop = await asyncio.to_thread(work)
+        return _invoke_result(loop, stream_mode, chunks, version)
 
     # -- state ------------------------------------------------------------------------------
     def _require_checkpointer(self) -> BaseCheckpointSaver:
@@ -325,15 +319,7 @@ class Pregel:
     def _snapshot(self, tup: Any) -> StateSnapshot:
         values = tup.checkpoint["channel_values"]
         pending = "__start__" in values
-        run = self._run(tup.config, (), None, lambda *_: None)
-        if pending:
-            run._adopt(tup)
-            for task_id, channel, value in tup.pending_writes or ():
-                run.writes.setdefault(task_id, {})[channel] = value
-            task = task_from_state(run)
-            tasks, interrupts = (task,), tuple(intr for _t, intr in run.pending_interrupts())
-        else:
-            tasks, interrupts = (), ()
+        tasks, interrupts = pending_state(self, tup)
         return StateSnapshot(
             values=values.get("__end__"),
             next=(self.name,) if pending else (),
@@ -376,44 +362,38 @@ class Pregel:
         as LangGraph's ``update_state`` does for an entrypoint. Returns the new checkpoint's config."""
         saver = self._require_checkpointer()
         config["configurable"]["thread_id"]
-        run = self._run(config, (), "sync", lambda *_: None)
-        saved = saver.get_tuple(run.config)
+        config = {**config, "configurable": dict(config["configurable"])}
+        config.setdefault("metadata", {})
+        saved = saver.get_tuple(config)
         step = saved.metadata.get("step", -1) + 1 if saved else -1
-        checkpoint = run._new_checkpoint(
-            {"__end__": values, "__previous__": values}, step, saved.checkpoint if saved else None
+        checkpoint = new_checkpoint(
+            {"__end__": values, "__previous__": values}, step,
+            saved.checkpoint if saved else None, saver,
         )
         parent = saved.config if saved else {
-            "configurable": {**run.config["configurable"], "checkpoint_ns": run.config["configurable"].get("checkpoint_ns", "")}
+            "configurable": {
+                **config["configurable"],
+                "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+            }
         }
-        return saver.put(parent, checkpoint, run._metadata("update", step), checkpoint["channel_versions"])
+        metadata = checkpoint_metadata(config, "update", step)
+        return saver.put(parent, checkpoint, metadata, checkpoint["channel_versions"])
 
     async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
         return await asyncio.to_thread(self.update_state, config, values, as_node)
 
 
-def _v2_chunk(mode: str, chunk: Any, ns: tuple) -> dict:
-    """A ``version="v2"`` stream part (LangGraph's ``StreamPart``): ``{"type", "ns", "data"}``;
-    ``values`` parts also carry ``"interrupts"``, taken out of the chunk's ``__interrupt__``."""
-    if mode != "values":
-        return {"type": mode, "ns": ns, "data": chunk}
-    interrupts: tuple = ()
-    if isinstance(chunk, dict) and "__interrupt__" in chunk:
-        chunk = dict(chunk)
-        interrupts = chunk.pop("__interrupt__")
-    return {"type": mode, "ns": ns, "data": chunk, "interrupts": interrupts}
-
-
-def _invoke_result(run: Run, stream_mode: str, chunks: list, version: str) -> Any:
+def _invoke_result(loop: PregelLoop, stream_mode: str, chunks: list, version: str) -> Any:
     if stream_mode != "values":
         return chunks
     if version == "v2":
-        value = run.output if run.status == "done" else {}
-        return GraphOutput(value=value, interrupts=run.interrupts)
-    if run.status == "interrupted":
-        result = dict(run.end_value) if isinstance(run.end_value, dict) else {}
-        result["__interrupt__"] = list(run.interrupts)
+        value = loop.output if loop.status == "done" else {}
+        return GraphOutput(value=value, interrupts=loop.interrupts)
+    if loop.status == "interrupted":
+        result = dict(loop.end_value) if isinstance(loop.end_value, dict) else {}
+        result["__interrupt__"] = list(loop.interrupts)
         return result
-    return run.output
+    return loop.output
 
 
 class entrypoint(Generic[R]):
@@ -455,10 +435,4 @@ class entrypoint(Generic[R]):
             context_schema=self.context_schema,
         )
 
-    @dataclass
-    class final(Generic[R, S]):
-        """Return ``entrypoint.final(value=..., save=...)``: the caller gets ``value``; the
-        thread's next run gets ``save`` as ``previous`` (LangGraph's ``entrypoint.final``)."""
-
-        value: R
-        save: S
+    final = final

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 __all__ = [
     "Command",
@@ -23,7 +23,11 @@ __all__ = [
     "StateSnapshot",
     "ThreadBusyError",
     "default_retry_on",
+    "final",
 ]
+
+R = TypeVar("R")
+S = TypeVar("S")
 
 
 @dataclasses.dataclass(init=False, slots=True, eq=True)
@@ -158,6 +162,25 @@ class GraphOutput(NamedTuple):
 
     value: Any
     interrupts: tuple = ()
+
+
+@dataclasses.dataclass
+class final(Generic[R, S]):  # noqa: N801 - LangGraph's name, reached as ``entrypoint.final``
+    """Return ``entrypoint.final(value=..., save=...)``: the caller gets ``value``; the
+    thread's next run gets ``save`` as ``previous`` (LangGraph's ``entrypoint.final``)."""
+
+    value: R
+    save: S
+
+
+final.__qualname__ = "entrypoint.final"
+
+
+def final_parts(result: Any) -> tuple[Any, Any]:
+    """``(value, save)`` of an entrypoint's return value (``entrypoint.final`` or plain)."""
+    if isinstance(result, final):
+        return result.value, result.save
+    return result, result
 
 
 class GraphInterrupt(Exception):

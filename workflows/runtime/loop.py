@@ -1,0 +1,626 @@
+"""The run loop: one invocation of an entrypoint on one thread (LangGraph's ``PregelLoop``).
+
+The algorithm is LangGraph's for the functional API (reference §1.2, §1.4, §1.6, §4):
+
+* a run on new input writes an ``input`` checkpoint (step n) whose ``__start__`` channel holds the
+  input; each finished task stores its result as a *pending write* on that checkpoint;
+* ``interrupt()`` or an error stops the run there: the checkpoint keeps its pending writes and no
+  new checkpoint is written;
+* a resume (``Command(resume=...)``, or ``None`` after an error) re-runs the body from the top;
+  tasks whose ``__return__`` write exists are replayed by call order and name, not re-executed
+  (:mod:`.runner`), and checked against their ``__call__`` records (:mod:`.determinism`);
+* completion writes a ``loop`` checkpoint (step n+1) holding ``__end__`` (the return value) and
+  ``__previous__`` (the value saved for the thread's next run).
+
+:class:`PregelLoop` prepares (``prepare``), executes (``execute``) and ends the run
+(completed, interrupted or failed); :func:`iterate` drives one in a worker thread for ``stream``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import dataclasses
+import itertools
+import logging
+import os
+import queue
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import ids
+from .checkpoint import BaseCheckpointSaver, CheckpointTuple, PutWrites, ReleaseThread
+from .checkpoints import (
+    DURABILITY,
+    CheckpointWriter,
+    checkpoint_metadata,
+    new_checkpoint,
+    put_checkpoint,
+)
+from .determinism import recorded_calls
+from .pool import Heartbeat, run_coroutine, worker_pool
+from .runner import TaskRunner
+from .scope import NO_RESUME, Scope, current_scope, no_writer
+from .stream import StreamOutput, checkpoint_chunk, interrupt_dict
+from .types import (
+    Command,
+    EmptyInputError,
+    GraphInterrupt,
+    Interrupt,
+    NondeterminismError,
+    PregelTask,
+    ThreadBusyError,
+    final_parts,
+)
+
+__all__ = ["PregelLoop", "iterate", "pending_state"]
+
+logger = logging.getLogger("workflows.runtime")
+
+MULTIPLE_PENDING = (
+    "When there are multiple pending interrupts, you must specify the interrupt id when resuming. "
+    "Docs: https://docs.langchain.com/oss/python/langgraph/interrupts"
+    "#handling-multiple-interrupts."
+)
+_END = object()
+
+
+class PregelLoop:
+    """One invocation of an entrypoint (``graph``, a :class:`~.func.Pregel`) on one thread.
+
+    ``emit(mode, chunk, ns)`` receives stream chunks of the requested ``modes`` while the run
+    executes (``ns`` is the namespace tuple, ``()`` except for ``custom`` chunks of tasks).
+    After :meth:`run`, ``status`` is ``"done"``, ``"interrupted"`` or the run has raised;
+    ``output`` is the caller-facing value and ``interrupts`` the surfaced interrupts.
+    """
+
+    def __init__(
+        self,
+        graph: Any,
+        config: dict | None,
+        *,
+        modes: tuple[str, ...],
+        durability: str | None,
+        emit: Callable[[str, Any, tuple], None],
+        context: Any = None,
+    ) -> None:
+        durability = durability or "async"
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {DURABILITY}, got {durability!r}")
+        self.graph = graph
+        self.saver: BaseCheckpointSaver | None = graph.checkpointer
+        self.serde = self.saver.serde if self.saver else None
+        self.modes = modes
+        self.durability = durability
+        self.context = _coerce_context(getattr(graph, "context_schema", None), context)
+        self.config = _with_defaults(config)
+        self.stream = StreamOutput(modes, emit, lambda: self.metadata.get("step", self.step) + 1)
+        self.emit = self.stream.emit
+        self.wants = self.stream.wants
+        self.storage = (
+            CheckpointWriter(
+                self.saver, durability, str(self.config["configurable"].get("thread_id", ""))
+            )
+            if self.saver is not None else None
+        )
+        self.runner = TaskRunner(self)
+        self.lock = threading.Lock()
+        self.global_resume: Any = NO_RESUME
+        self.writes: dict[str, dict[str, Any]] = {}
+        self.parent_config: dict | None = None
+        self.surfaced: list[tuple[int, Interrupt]] = []
+        self.futures: list = []
+        self.call_seq = itertools.count()
+        self.status = "pending"
+        self.output: Any = None
+        self.interrupts: tuple[Interrupt, ...] = ()
+        self.custom_writer = (
+            (lambda chunk: self.emit("custom", chunk)) if "custom" in modes else no_writer
+        )
+        self.saved: CheckpointTuple | None = None
+        self.checkpoint: dict | None = None
+        self.checkpoint_config: dict | None = None
+        self.metadata: dict = {}
+        self.step = -1
+        self.input: Any = None
+        self.previous: Any = None
+        self.end_value: Any = None
+        self.entry_id = ""
+        self.owner: str | None = None  # token of this run's hold on the thread
+        # recorded task calls of the pending run: call position -> (task_id, ``__call__`` value)
+        self.recorded: dict[tuple, tuple[str, dict]] = {}
+        self.fatal: NondeterminismError | None = None  # stops the run whatever the body does
+
+    # -- storage ----------------------------------------------------------------------------
+    def task_writes(self, task_id: str) -> dict[str, Any]:
+        """The pending writes of ``task_id`` loaded or made so far: channel -> value."""
+        return self.writes.get(task_id, {})
+
+    def _io(self, fn: Callable, *args: Any) -> Any:
+        return self.storage.io(fn, *args)
+
+    def write(
+        self,
+        task_id: str,
+        writes: list[tuple[str, Any]],
+        task_path: str = "",
+        call: dict | None = None,
+    ) -> None:
+        """Record ``writes`` of ``task_id`` as pending writes of the run's input checkpoint.
+
+        ``call`` (a task's ``__call__`` record) is written with them, in the same operation,
+        unless the same record is stored already: so it costs no extra transaction, and a task
+        gets it with its first write.
+        """
+        with self.lock:
+            slot = self.writes.setdefault(task_id, {})
+            for channel, value in writes:
+                slot[channel] = value
+            if self.saver is not None and call is not None and slot.get("__call__") != call:
+                writes = [*writes, ("__call__", call)]
+        if self.saver is None:
+            return
+        if self.durability != "sync":
+            for _channel, value in writes:
+                self.serde.dumps(value)  # raise TypeError now, in the writing task
+        self.storage.submit(PutWrites(self.checkpoint_config, writes, task_id, task_path))
+        if call is not None:  # handed over: later writes of this task need not repeat it
+            with self.lock:
+                slot["__call__"] = call
+
+    def _release_ops(self) -> list[ReleaseThread]:
+        """The op that gives the thread back, to commit with the run's last writes (once)."""
+        if self.owner is None or self.saver is None:
+            return []
+        owner, self.owner = self.owner, None
+        return [ReleaseThread(self.checkpoint_config or self.config, owner)]
+
+    # -- preparation ------------------------------------------------------------------------
+    def run(self, input: Any) -> None:
+        """Prepare and execute the run while holding the thread (``acquire_thread``), so a
+        second run started on the same thread at once is refused with ``ThreadBusyError``."""
+        saver = self.saver
+        thread_id = self.config["configurable"].get("thread_id")
+        if saver is None or thread_id is None:
+            if self.prepare(input):
+                self.execute()
+            return
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        if not self._io(saver.acquire_thread, str(thread_id), self.owner):
+            raise ThreadBusyError(
+                f"Thread {thread_id!r} is busy: another run is executing on it; "
+                "try again when it has finished"
+            )
+        owner = self.owner
+
+        def renew() -> None:  # keep the thread while a long run executes
+            if self.owner is not None:
+                self._io(saver.acquire_thread, str(thread_id), owner)
+
+        try:
+            with Heartbeat(renew):
+                if self.prepare(input):
+                    self.execute()
+        finally:
+            if self.owner is not None:
+                owner, self.owner = self.owner, None
+                self._io(saver.release_thread, str(thread_id), owner)
+
+    def prepare(self, input: Any) -> bool:
+        """Load the thread and write what the run starts from. Returns ``False`` when there is
+        nothing to execute (resuming a finished thread returns its last value)."""
+        saver = self.saver
+        configurable = self.config["configurable"]
+        if saver is not None and "thread_id" not in configurable:
+            if "checkpoint_id" in configurable:
+                raise KeyError("thread_id")
+            raise ValueError(
+                "Checkpointer requires one or more of the following 'configurable' keys: "
+                "thread_id, checkpoint_ns, checkpoint_id"
+            )
+        if isinstance(input, Command):
+            if saver is None:
+                raise RuntimeError("Cannot use Command(resume=...) without checkpointer")
+            if input.resume is None:
+                raise ValueError(
+                    "Command(resume=None) is not a valid resume value: pass the value the "
+                    "interrupt() call should return (False and '' are valid)."
+                )
+        self.saved = saved = self._io(saver.get_tuple, self.config) if saver else None
+        if saved is not None:
+            self.load_writes(saved)
+        forking = saver is not None and "checkpoint_id" in configurable
+        pending_run = saved is not None and "__start__" in saved.checkpoint["channel_values"]
+        values = saved.checkpoint["channel_values"] if saved else {}
+
+        if isinstance(input, Command):
+            if saved is None:
+                raise EmptyInputError(
+                    f"Thread {configurable['thread_id']!r} has no checkpoint to resume"
+                )
+            if not pending_run:
+                return self._nothing_to_run(saved)
+            self.adopt(saved)
+            self._emit_resumed_checkpoint(saved)
+            self._resolve_resume(input.resume)
+            self.emit("values", values.get("__end__")) if "values" in self.modes else None
+            return True
+        if input is None:
+            if forking and saved is not None and "__start__" in values:
+                self._start(values["__start__"], source="fork")
+                return True
+            if saved is None:
+                raise EmptyInputError("Received no input for __start__")
+            if not pending_run:
+                return self._nothing_to_run(saved)
+            self.adopt(saved)
+            self._emit_resumed_checkpoint(saved)
+            self.emit("values", values.get("__end__")) if "values" in self.modes else None
+            return True
+        self._start(input, source="input")
+        return True
+
+    def load_writes(self, saved: CheckpointTuple) -> None:
+        """Take the saved checkpoint's pending writes as this run's (task id -> channel ->
+        value; a later write of a channel replaces an earlier one)."""
+        self.writes = {}
+        for task_id, channel, value in saved.pending_writes or ():
+            self.writes.setdefault(task_id, {})[channel] = value
+
+    def _nothing_to_run(self, saved: CheckpointTuple) -> bool:
+        """``None`` or a ``Command`` on a thread whose run finished: as LangGraph, nothing runs
+        and no checkpoint is written; the result is the thread's value, streamed as ``values``
+        and with its checkpoint as ``checkpoints``."""
+        self.checkpoint_config = saved.config
+        self.output = self.end_value = saved.checkpoint["channel_values"].get("__end__")
+        self.status = "done"
+        self.emit("values", self.output)
+        self._emit_checkpoint(saved.checkpoint, saved.metadata, saved.parent_config)
+        return False
+
+    def adopt(self, saved: CheckpointTuple) -> None:
+        """Continue the pending run of the saved input checkpoint ``saved`` (one holding
+        ``__start__``): its checkpoint, step, input, ``previous`` and last value become this
+        run's."""
+        self.checkpoint = saved.checkpoint
+        self.checkpoint_config = saved.config
+        self.metadata = saved.metadata
+        self.step = saved.metadata.get("step", -1)
+        values = saved.checkpoint["channel_values"]
+        self.input = values["__start__"]
+        self.previous = values.get("__previous__")
+        self.end_value = values.get("__end__")
+
+    def _start(self, input: Any, *, source: str) -> None:
+        """Write a new input (or fork) checkpoint holding ``input``."""
+        saved = self.saved
+        self.writes = {}
+        carried = {}
+        if saved is not None:
+            old = saved.checkpoint["channel_values"]
+            carried = {k: old[k] for k in ("__end__", "__previous__") if k in old}
+        self.step = saved.metadata.get("step", -1) + 1 if saved else -1
+        values = {"__start__": input, **carried}
+        self.checkpoint = new_checkpoint(
+            values, self.step, saved.checkpoint if saved else None, self.saver
+        )
+        self.metadata = checkpoint_metadata(self.config, source, self.step)
+        self.input = input
+        self.previous = carried.get("__previous__")
+        self.end_value = carried.get("__end__")
+        base = {
+            "configurable": {
+                **self.config["configurable"],
+                "checkpoint_ns": self.config["configurable"].get("checkpoint_ns", ""),
+            }
+        }
+        base["configurable"].pop("checkpoint_id", None)
+        if saved is not None:
+            base["configurable"]["checkpoint_id"] = saved.config["configurable"]["checkpoint_id"]
+        self.checkpoint_config = {
+            "configurable": {**base["configurable"], "checkpoint_id": self.checkpoint["id"]}
+        }
+        if self.saver is None:
+            return
+        self.parent_config = base
+        self.serde.dumps(values)  # TypeError for a non-serializable input, before any write
+        self.storage.submit(put_checkpoint(base, self.checkpoint, self.metadata))
+        self._emit_checkpoint(self.checkpoint, self.metadata, base if saved else None)
+
+    def _emit_resumed_checkpoint(self, saved: CheckpointTuple) -> None:
+        """Stream the input checkpoint a resume continues, as LangGraph does at the start of the
+        run: its entrypoint task shows the interrupts being answered, or the recorded error
+        (``{"id", "name", "error", "state"}``)."""
+        if not self.wants("checkpoints"):
+            return
+        entry = self.task_writes(self.entry_task_id())
+        task = {"id": self.entry_task_id(), "name": self.graph.name}
+        if entry.get("__error__"):
+            task.update(error=entry["__error__"], state=None)
+        else:
+            interrupts = tuple(interrupt_dict(i) for _t, i in self.pending_interrupts())
+            task.update(interrupts=interrupts, state=None)
+        self._emit_checkpoint(saved.checkpoint, saved.metadata, saved.parent_config, [task])
+
+    def _emit_checkpoint(
+        self, checkpoint: dict, metadata: dict, parent: dict | None, tasks: list | None = None
+    ) -> None:
+        if not self.wants("checkpoints"):
+            return
+        self.emit("checkpoints", checkpoint_chunk(
+            checkpoint, metadata, parent,
+            thread_id=self.config["configurable"].get("thread_id"),
+            ns=self.checkpoint_config["configurable"].get("checkpoint_ns", ""),
+            graph_name=self.graph.name,
+            tasks=tasks or [{"id": self.entry_task_id(), "name": self.graph.name,
+                             "interrupts": (), "state": None}],
+        ))
+
+    def pending_interrupts(self) -> list[tuple[str, Interrupt]]:
+        """``(task_id, Interrupt)`` of every unanswered interrupt of the pending run."""
+        found = []
+        for task_id, channels in self.writes.items():
+            if "__return__" in channels:
+                continue
+            for intr in channels.get("__interrupt__") or ():
+                found.append((task_id, intr))
+        return found
+
+    def _resolve_resume(self, resume: Any) -> None:
+        """Turn a resume value into ``__resume__`` writes on the interrupted tasks.
+
+        A map ``{interrupt_id: value}`` answers those interrupts (unknown ids are an error, unlike
+        LangGraph, which ignores them); a plain value answers the single pending interrupt.
+        """
+        pending = self.pending_interrupts()
+        by_id = {intr.id: (task_id, intr) for task_id, intr in pending}
+        if isinstance(resume, dict) and resume and all(ids.is_interrupt_id(k) for k in resume):
+            unknown = sorted(set(resume) - set(by_id))
+            if unknown:
+                raise ValueError(
+                    f"Unknown interrupt id(s) {unknown} for thread "
+                    f"{self.config['configurable']['thread_id']!r}; pending: {sorted(by_id)}"
+                )
+            answers = resume
+        elif len(pending) > 1:
+            raise RuntimeError(MULTIPLE_PENDING)
+        elif not pending:
+            self.serde.dumps(resume)
+            self.global_resume = resume
+            return
+        else:
+            answers = {pending[0][1].id: resume}
+        batch = []
+        for intr_id, value in answers.items():
+            task_id, intr = by_id[intr_id]
+            if intr.response_schema is not None:
+                import jsonschema
+
+                jsonschema.validate(value, intr.response_schema)
+            resume_list = list(self.writes.get(task_id, {}).get("__resume__", ())) + [value]
+            self.serde.dumps(resume_list)  # TypeError before anything is written
+            batch.append((task_id, [("__resume__", resume_list), ("__interrupt__", [])]))
+        for task_id, writes in batch:
+            self.write(task_id, writes)
+
+    # -- execution --------------------------------------------------------------------------
+    def entry_task_id(self) -> str:
+        """The id of the entrypoint's task in this run (deterministic, as LangGraph's)."""
+        if not self.entry_id:
+            self.entry_id = ids.entry_task_id(
+                self.checkpoint["id"] if self.checkpoint else "",
+                self.config["configurable"].get("checkpoint_ns", ""),
+                self.step,
+                self.graph.name,
+            )
+        return self.entry_id
+
+    def call_task(self, task: Any, parent: Scope, args: tuple, kwargs: dict) -> Any:
+        """Start (or replay) one ``@task`` call from ``parent``; returns its future."""
+        return self.runner.call(task, parent, args, kwargs)
+
+    def execute(self) -> None:
+        """Run the body (sync or async) to completion, interrupt or error; persist the outcome."""
+        name = self.graph.name
+        entry_id = self.entry_task_id()
+        scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
+        kwargs = self.graph.injected_kwargs(self, self.previous, scope)
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": entry_id, "name": name, "input": self.input,
+                                "triggers": ("__start__",)})
+        self.recorded = recorded_calls(self.writes)
+        token = current_scope.set(scope)
+        try:
+            if self.graph.is_async:
+                result = run_coroutine(self._async_body(kwargs))
+            else:
+                result = self.graph.func(self.input, **kwargs)
+                self._returned(result)
+                self._wait_all()
+        except GraphInterrupt as gi:
+            self._wait_all()
+            if self.fatal is None:
+                if gi.task_id == entry_id:
+                    self.write(entry_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
+                    self.surface(next(self.call_seq), gi.interrupts)
+                self._interrupted()
+                return
+        except BaseException as exc:
+            self._wait_all()
+            if self.fatal is None:
+                if self.surfaced and isinstance(exc, GraphInterrupt):
+                    self._interrupted()
+                    return
+                self._failed(entry_id, exc)
+                raise
+        finally:
+            current_scope.reset(token)
+        if self.fatal is not None:
+            # a replay went another way than the recorded run: fail, whatever the body did
+            self._failed(entry_id, self.fatal)
+            raise self.fatal
+        if self.surfaced:
+            # a task interrupted but the body finished without its result: LangGraph still pauses
+            self._interrupted()
+            return
+        self._completed(result)
+
+    async def _async_body(self, kwargs: dict) -> Any:
+        result = await self.graph.func(self.input, **kwargs)
+        self._returned(result)
+        pending = [f for f in self.futures if isinstance(f, asyncio.Future) and not f.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        return result
+
+    def _wait_all(self) -> None:
+        for fut in list(self.futures):
+            if isinstance(fut, concurrent.futures.Future):
+                concurrent.futures.wait([fut])
+
+    def surface(self, seq: int, interrupts: tuple) -> None:
+        """Record ``interrupts`` raised by the call numbered ``seq`` (their order in the
+        caller-facing result is the calls' order)."""
+        with self.lock:
+            for intr in interrupts:
+                self.surfaced.append((seq, intr))
+
+    def _interrupted(self) -> None:
+        self.status = "interrupted"
+        self.interrupts = tuple(intr for _seq, intr in sorted(self.surfaced, key=lambda s: s[0]))
+        self.storage and self.storage.flush(*self._release_ops())
+        self.emit("updates", {"__interrupt__": self.interrupts})
+        # as the v1 invoke result: merged into the thread's last value when that is a dict
+        last = dict(self.end_value) if isinstance(self.end_value, dict) else {}
+        self.emit("values", {**last, "__interrupt__": self.interrupts})
+        if self.wants("tasks"):
+            self.emit("tasks", {
+                "id": self.entry_task_id(), "name": self.graph.name, "error": None, "result": {},
+                "interrupts": [interrupt_dict(i) for i in self.interrupts],
+            })
+        # an interrupt writes no checkpoint, so none is streamed (LangGraph)
+
+    def _failed(self, entry_id: str, exc: BaseException) -> None:
+        self.status = "error"
+        try:
+            self.write(entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.name}")
+            self.storage and self.storage.flush(*self._release_ops())
+        except Exception:  # the original error matters more
+            logger.exception("could not record the error of run on %s", self.config)
+        if self.wants("tasks"):
+            self.emit("tasks", {
+                "id": entry_id, "name": self.graph.name, "error": exc, "result": {},
+                "interrupts": [],
+            })
+
+    def _returned(self, result: Any) -> None:
+        """The body returned ``result``: stream the entrypoint's update and task result now, as
+        LangGraph does when its node finishes, i.e. before tasks it did not wait for (reference
+        §1.7: ``[{'wf': 'returned-early'}, {'bg': 1}]``)."""
+        if self.fatal is not None:
+            return  # the run fails (NondeterminismError), whatever the body returned
+        value, _save = final_parts(result)
+        self.emit("updates", {self.graph.name: value})
+        if self.wants("tasks"):
+            self.emit("tasks", {"id": self.entry_task_id(), "name": self.graph.name, "error": None,
+                                "result": {"__end__": value}, "interrupts": []})
+
+    def _completed(self, result: Any) -> None:
+        value, save = final_parts(result)
+        self.status = "done"
+        self.output = value
+        if self.saver is not None:
+            if self.durability != "exit":
+                # the entrypoint's output, as a pending write of the input checkpoint (LangGraph's
+                # record of the step: its snapshot in get_state_history shows it as the result)
+                self.write(self.entry_task_id(), [("__end__", value), ("__previous__", save)],
+                           f"~__pregel_pull, {self.graph.name}")
+            values = {"__end__": value, "__previous__": save}
+            checkpoint = new_checkpoint(values, self.step + 1, self.checkpoint, self.saver)
+            metadata = checkpoint_metadata(self.config, "loop", self.step + 1)
+            parent = self.checkpoint_config
+            if self.durability == "exit":
+                # only the final checkpoint is stored, as a child of the thread's previous one
+                parent = self.parent_config or self.checkpoint_config
+                self.storage.discard()
+            self.storage.flush(put_checkpoint(parent, checkpoint, metadata), *self._release_ops())
+            self.step += 1
+            self.emit("values", value)
+            self._emit_checkpoint(checkpoint, metadata, parent)
+            return
+        self.emit("values", value)
+
+
+def pending_state(graph: Any, saved: CheckpointTuple) -> tuple[tuple[PregelTask, ...], tuple]:
+    """``(tasks, interrupts)`` of ``get_state()`` for a saved checkpoint: for an input
+    checkpoint (a pending run), the entrypoint's task (with its error, interrupts and result, as
+    LangGraph's ``PregelTask``) and the unanswered interrupts; ``((), ())`` otherwise."""
+    if "__start__" not in saved.checkpoint["channel_values"]:
+        return (), ()
+    loop = PregelLoop(graph, saved.config, modes=(), durability=None, emit=_discard)
+    loop.adopt(saved)
+    loop.load_writes(saved)
+    entry_id = loop.entry_task_id()
+    entry = loop.task_writes(entry_id)
+    interrupts = tuple(intr for _t, intr in loop.pending_interrupts())
+    task = PregelTask(
+        id=entry_id,
+        name=graph.name,
+        path=("__pregel_pull", graph.name),
+        error=entry.get("__error__"),
+        interrupts=interrupts,
+        state=None,
+        result=entry.get("__end__"),
+    )
+    return (task,), interrupts
+
+
+def iterate(
+    make_loop: Callable[[Callable[[str, Any, tuple], None]], PregelLoop], input: Any
+) -> Iterator[tuple[str, Any, tuple]]:
+    """Execute a run in a worker thread and yield ``(mode, chunk, ns)`` as it produces them
+    (``make_loop(sink)`` builds the run with ``sink`` as its stream output)."""
+    chunks: queue.SimpleQueue = queue.SimpleQueue()
+    loop = make_loop(lambda mode, chunk, ns=(): chunks.put((mode, chunk, ns)))
+
+    def body() -> None:
+        try:
+            loop.run(input)
+        except BaseException as exc:
+            chunks.put((_END, exc, ()))
+        else:
+            chunks.put((_END, None, ()))
+
+    worker_pool().submit(contextvars.copy_context().run, body)
+    while True:
+        mode, chunk, ns = chunks.get()
+        if mode is _END:
+            if chunk is not None:
+                raise chunk
+            return
+        yield mode, chunk, ns
+
+
+def _discard(mode: str, chunk: Any, ns: tuple = ()) -> None:
+    pass
+
+
+def _coerce_context(schema: Any, context: Any) -> Any:
+    """``invoke(..., context={...})``: a dict is turned into the entrypoint's ``context_schema``
+    when that is a dataclass or pydantic model (LangGraph's ``_coerce_context``)."""
+    if isinstance(context, dict) and isinstance(schema, type) and (
+        dataclasses.is_dataclass(schema) or hasattr(schema, "model_fields")
+    ):
+        return schema(**context)
+    return context
+
+
+def _with_defaults(config: dict | None) -> dict:
+    config = dict(config or {})
+    config["configurable"] = dict(config.get("configurable") or {})
+    config.setdefault("metadata", {})
+    return config
