@@ -1,13 +1,14 @@
 """Flowsite's durable workflows: LangGraph's functional API on Django.
 
 ``from workflows import entrypoint, task, interrupt, Command, InMemorySaver, DjangoSaver`` works
-without Django settings; ``DjangoSaver`` (and the Django app's parts) load on first use.
+without Django settings; ``DjangoSaver`` (and the Django app's parts) load on first use, as does
+``LangGraphDjangoSaver`` (a LangGraph checkpointer on the same models; needs langgraph).
 """
 
 from .runtime import *  # noqa: F403
 from .runtime import __all__ as _runtime_all
 
-__all__ = [*_runtime_all, "DjangoSaver"]
+__all__ = [*_runtime_all, "DjangoSaver", "LangGraphDjangoSaver"]
 
 
 def __getattr__(name: str):
@@ -15,4 +16,8 @@ def __getattr__(name: str):
         from .checkpointer import DjangoSaver
 
         return DjangoSaver
+    if name == "LangGraphDjangoSaver":
+        from .langgraph_saver import LangGraphDjangoSaver
+
+        return LangGraphDjangoSaver
     raise AttributeError(f"module 'workflows' has no attribute {name!r}")

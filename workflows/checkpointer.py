@@ -122,6 +122,20 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
 
+def ensure_thread(thread_id: str, using: str | None = None) -> int:
+    """The ``Thread`` row's pk for ``thread_id``, creating the row if missing
+    (``INSERT ... ON CONFLICT DO NOTHING``: no savepoint, safe against concurrent creators).
+    Shared by ``DjangoSaver`` and ``LangGraphDjangoSaver``."""
+    from .models import Thread
+
+    threads = Thread.objects.using(using)
+    pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).first()
+    if pk is None:
+        threads.bulk_create([Thread(thread_id=thread_id)], ignore_conflicts=True)
+        pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).get()
+    return pk
+
+
 class DjangoSaver(BaseCheckpointSaver):
     """Checkpointer on the ``Thread``, ``Checkpoint``, ``PendingWrite`` and ``Interrupt`` models.
 
@@ -144,16 +158,7 @@ class DjangoSaver(BaseCheckpointSaver):
 
     # -- helpers ----------------------------------------------------------------------------
     def _thread_pk(self, thread_id: str) -> int:
-        """The ``Thread`` row's pk for ``thread_id``, creating the row if missing
-        (``INSERT ... ON CONFLICT DO NOTHING``: no savepoint, safe against concurrent creators)."""
-        from .models import Thread
-
-        threads = Thread.objects.using(self.using)
-        pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).first()
-        if pk is None:
-            threads.bulk_create([Thread(thread_id=thread_id)], ignore_conflicts=True)
-            pk = threads.filter(thread_id=thread_id).values_list("pk", flat=True).get()
-        return pk
+        return ensure_thread(thread_id, self.using)
 
     def _tuple(self, row: Any, thread_id: str) -> CheckpointTuple:
         """A ``Checkpoint`` model row as a ``CheckpointTuple`` (writes read with one query)."""

@@ -1,8 +1,11 @@
 """Durable state of workflow runs: threads, checkpoints, pending writes, interrupts and runs.
 
 ``Checkpoint`` and ``PendingWrite`` mirror LangGraph's checkpointer tables (``checkpoints`` and
-``checkpoint_writes``); values are stored as the runtime serializer's JSON text so that they
-round-trip exactly (dict order included). ``Interrupt`` and ``Run`` are what the dashboard lists.
+``checkpoint_writes``). Rows written by ``DjangoSaver`` (Flowsite's runtime) hold the runtime
+serializer's JSON text so that values round-trip exactly (dict order included); rows written by
+``LangGraphDjangoSaver`` (a LangGraph graph) hold LangGraph's serializer output in ``blob``, its
+type in ``serde_type``, and a readable JSON form for the dashboard in ``data`` / ``value``.
+``Interrupt`` and ``Run`` are what the dashboard lists.
 """
 
 from __future__ import annotations
@@ -68,8 +71,17 @@ class Checkpoint(models.Model):
     parent_checkpoint_id = models.CharField(max_length=36, null=True, blank=True)
     step = models.IntegerField()
     source = models.CharField(max_length=8, choices=Source)
-    data = models.TextField(help_text="The checkpoint dict, serialized.")
+    data = models.TextField(
+        help_text="The checkpoint dict, serialized (a LangGraph graph's: readable JSON of it)."
+    )
     metadata = models.JSONField(default=dict)
+    serde_type = models.CharField(
+        max_length=32, blank=True, default="", db_default="",
+        help_text="Empty: written by Flowsite's runtime. Else LangGraph's serializer type of blob.",
+    )
+    blob = models.BinaryField(
+        null=True, blank=True, help_text="LangGraph's serialized value (rows of a LangGraph graph)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -95,7 +107,16 @@ class PendingWrite(models.Model):
     task_path = models.CharField(max_length=500, blank=True, default="")
     idx = models.IntegerField()
     channel = models.CharField(max_length=100)
-    value = models.TextField(help_text="The written value, serialized.")
+    value = models.TextField(
+        help_text="The written value, serialized (a LangGraph graph's: readable JSON of it)."
+    )
+    serde_type = models.CharField(
+        max_length=32, blank=True, default="", db_default="",
+        help_text="Empty: written by Flowsite's runtime. Else LangGraph's serializer type of blob.",
+    )
+    blob = models.BinaryField(
+        null=True, blank=True, help_text="LangGraph's serialized value (rows of a LangGraph graph)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
