@@ -2,8 +2,12 @@
 
 ``essay_review`` is the seed's essay example (LangGraph functional API overview) with a progress
 message streamed from its task; ``parallel_review`` fans out one review per section, in parallel,
-each its own interrupt with a JSON Schema for the answer.
+each its own interrupt with a JSON Schema for the answer; ``email-assistant`` is a LangChain
+agent (``create_agent`` + ``HumanInTheLoopMiddleware``, a LangGraph graph: see
+``flowsite/email_assistant.py``) whose tool calls a reviewer approves, edits or rejects.
 """
+
+import logging
 
 from django import forms
 
@@ -11,6 +15,7 @@ from reviews.forms import ApproveRejectForm
 from workflows import DjangoSaver, entrypoint, get_stream_writer, interrupt, registry, task
 
 checkpointer = DjangoSaver()
+logger = logging.getLogger(__name__)
 
 
 # -- essay review (the seed) ------------------------------------------------------------------
@@ -121,3 +126,33 @@ registry.register(
     input_form=DocumentForm,
     build_input=lambda data: {"title": data["title"], "sections": data["sections"]},
 )
+
+
+# -- email assistant: a LangChain agent (a LangGraph graph) with tool-call approvals ----------
+class EmailRequestForm(forms.Form):
+    request = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="What the assistant should do; it asks before sending or deleting anything.",
+    )
+
+
+def _register_email_assistant() -> None:
+    try:
+        from .email_assistant import EXAMPLE_REQUEST, agent_input, build_agent
+    except ImportError as exc:  # the "agents" extra (langchain, langgraph) is not installed
+        logger.warning("The email assistant example needs the agents extra: %s", exc)
+        return
+    EmailRequestForm.base_fields["request"].initial = EXAMPLE_REQUEST
+    registry.register(
+        "email-assistant",
+        build_agent(),
+        title="Email assistant",
+        description="A LangChain agent that sends an email and deletes a file; a reviewer "
+        "approves, edits or rejects each tool call first.",
+        input_form=EmailRequestForm,
+        build_input=lambda data: agent_input(data["request"]),
+    )
+
+
+_register_email_assistant()

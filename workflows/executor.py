@@ -6,7 +6,8 @@ The database is the queue and the source of truth (channel-layer delivery is at-
 * an executor *claims* the run with a conditional update (queued -> running), refused while
   another run of the same thread is running (the thread row is locked first on PostgreSQL;
   SQLite's IMMEDIATE transactions serialise writers), then iterates the workflow's
-  ``stream(..., stream_mode=["updates", "custom"])`` with a ``DjangoSaver``;
+  ``stream(..., stream_mode=["updates", "custom"])`` on its Django checkpointer
+  (``workflows.adapters``: a Flowsite entrypoint or a LangGraph graph);
 * each chunk goes to the channel-layer group ``thread.<pk>`` as primitives; thread pages render it;
 * the outcome (interrupted / success / error) is written in one transaction, then announced.
 
@@ -198,10 +199,10 @@ def claim_next() -> Any | None:
 
 
 # -- executing --------------------------------------------------------------------------------
-def _command(run: Any, graph: Any, config: dict, serde: Any) -> Any:
-    """The runtime input of a run: its input, ``Command(resume=...)``, or ``None`` (continue)."""
+def _command(run: Any, adapter: Any, config: dict, serde: Any) -> Any:
+    """The runtime input of a run: its input, the adapter's ``Command(resume=...)`` (Flowsite's
+    or LangGraph's), or ``None`` (continue)."""
     from .models import Checkpoint, Run
-    from .runtime import Command
 
     payload = serde.loads(run.input)
     if run.kind == Run.Kind.START:
@@ -210,14 +211,14 @@ def _command(run: Any, graph: Any, config: dict, serde: Any) -> Any:
         return None if started else payload
     # a resume, or a retry after a failed resume: every recorded answer to an interrupt that is
     # still pending goes in (a resume run that failed before storing its answer loses nothing)
-    pending = {intr.id for intr in graph.get_state(config).interrupts}
+    pending = {intr.id for intr in adapter.get_state(config).interrupts}
     answers = {}
     resumes = Run.objects.filter(thread_id=run.thread_id, kind=Run.Kind.RESUME)
     for resume in resumes.order_by("created_at").values_list("input", flat=True):
         answers.update(
             (k, v) for k, v in serde.loads(resume)["resume"].items() if k in pending
         )
-    return Command(resume=answers) if answers else None
+    return adapter.resume_command(answers) if answers else None
 
 
 def execute_run(run_id: Any) -> str | None:
@@ -284,46 +285,35 @@ def _give_up(run_id: Any, exc: BaseException) -> None:
 
 
 def _execute_claimed(run_id: Any) -> str:
-    from . import registry
+    from . import adapters, registry
     from .checkpointer import DjangoSaver
     from .models import Run
 
     run = Run.objects.select_related("thread").get(pk=run_id)
     thread = run.thread
     group = thread.group_name
-    saver = DjangoSaver()
-    serde = saver.serde
+    serde = DjangoSaver().serde  # runs' inputs and answers are stored in its JSON
     group_send(group, {"type": "thread.status", "run_id": str(run.pk), "status": "running",
                        "result": None, "error": ""})
     try:
-        graph = registry.get(thread.workflow).entrypoint
-        if not isinstance(graph.checkpointer, DjangoSaver):
-            graph = graph.copy(checkpointer=saver)
+        # a Flowsite entrypoint or a LangGraph graph, on its Django checkpointer
+        adapter = adapters.adapter_for(registry.get(thread.workflow))
         config = {"configurable": {"thread_id": thread.thread_id}}
-        command = _command(run, graph, config, serde)
+        command = _command(run, adapter, config, serde)
         seq = 0
-        for mode, chunk in graph.stream(command, config, stream_mode=STREAM_MODES):
+        for mode, chunk in adapter.stream(command, config, stream_mode=STREAM_MODES):
             seq += 1
             group_send(group, {
                 "type": "thread.chunk", "run_id": str(run.pk), "seq": seq, "mode": mode,
-                "chunk": _display_chunk(mode, chunk, serde),
+                "chunk": adapter.display_chunk(mode, chunk),
             })
-        state = graph.get_state(config)
+        state = adapter.get_state(config)
     except Exception as exc:
         logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
         return _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")
     if state.interrupts:
         return _finish(run, Run.Status.INTERRUPTED, result=None, error="")
-    return _finish(run, Run.Status.SUCCESS, result=serde.to_display(state.values), error="")
-
-
-def _display_chunk(mode: str, chunk: Any, serde: Any) -> Any:
-    """JSON-able form of a stream chunk (interrupts as ``{"id", "value"}`` dicts)."""
-    if mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
-        return {"__interrupt__": [
-            {"id": intr.id, "value": serde.to_display(intr.value)} for intr in chunk["__interrupt__"]
-        ]}
-    return serde.to_display(chunk)
+    return _finish(run, Run.Status.SUCCESS, result=adapter.display(state.values), error="")
 
 
 def _finish(run: Any, status: str, *, result: Any, error: str) -> str:

@@ -16,6 +16,10 @@ the admin discovers ``admin.py``::
         review_permission="essays.review_essay",
         start_permission="essays.start_essay",
     )
+
+The workflow may also be a compiled LangGraph graph (``StateGraph(...).compile()``,
+``create_agent(...)``, ``langgraph.func.entrypoint``): the executor runs it on
+``LangGraphDjangoSaver`` and resumes it with ``langgraph.types.Command`` (``workflows.adapters``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class UnknownWorkflow(LookupError):
 class RegisteredWorkflow:
     """A workflow as the dashboard offers it.
 
-    ``entrypoint`` is the ``@entrypoint`` object; ``input_form`` a form class whose
+    ``entrypoint`` is the ``@entrypoint`` object or the compiled LangGraph graph; ``input_form`` a form class whose
     ``cleaned_data`` ``build_input`` turns into the entrypoint's input (default: the dict itself);
     ``resume_form`` is the form class reviewers answer its interrupts with (``None``: a form
     built from the interrupt's ``response_schema``, else a JSON answer; see ``reviews.forms``).
@@ -61,6 +65,13 @@ class RegisteredWorkflow:
     resume_form: type | None = None
     review_permission: str | None = None
     start_permission: str | None = None
+
+    @property
+    def is_langgraph(self) -> bool:
+        """Whether this workflow is a LangGraph graph (else a Flowsite entrypoint)."""
+        from .adapters import is_langgraph_graph
+
+        return is_langgraph_graph(self.entrypoint)
 
     def make_input(self, cleaned_data: dict) -> Any:
         return self.build_input(cleaned_data)
@@ -88,14 +99,19 @@ def register(
     review_permission: str | None = None,
     start_permission: str | None = None,
 ) -> RegisteredWorkflow:
-    """Register ``entrypoint`` under ``name`` (a slug). Re-registering a name replaces it.
+    """Register ``entrypoint`` (a Flowsite ``@entrypoint`` or a compiled LangGraph graph) under
+    ``name`` (a slug). Re-registering a name replaces it.
 
-    Raises ``ValueError`` for a name that is not a slug, or a permission that is not of the
+    Raises ``TypeError`` for an ``entrypoint`` that is neither (e.g. a plain function),
+    ``ValueError`` for a name that is not a slug, or a permission that is not of the
     form ``"app_label.codename"``. Whether the permission exists is not checked (the database
     may not be ready yet): one that does not exist lets only superusers through.
     """
     from django.utils.text import slugify
 
+    from .adapters import check_workflow
+
+    check_workflow(entrypoint)
     if slugify(name) != name:
         raise ValueError(f"Workflow names must be slugs, got {name!r}")
     for argument, value in (("review_permission", review_permission),

@@ -1,0 +1,131 @@
+"""LangGraph graphs registered on the dashboard: started, paused and resumed by the executor.
+
+Runs are executed explicitly with ``executor.execute_run`` (``FLOWSITE_EXECUTOR="external"``).
+The reviewer's answer must reach the graph: the executor resumes LangGraph graphs with
+``langgraph.types.Command`` (any other object is new input to LangGraph, and the answer is lost).
+"""
+
+import pytest
+
+pytest.importorskip("langchain.agents")
+
+from langchain_core.messages import AIMessage, ToolMessage  # noqa: E402
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from langgraph.func import entrypoint as lg_entrypoint  # noqa: E402
+from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
+from langgraph.types import interrupt  # noqa: E402
+
+from workflows import adapters, executor, registry, services  # noqa: E402
+from workflows.langgraph_saver import LangGraphDjangoSaver  # noqa: E402
+from workflows.models import Interrupt, Run, Thread  # noqa: E402
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def external_executor(settings):
+    settings.FLOWSITE_EXECUTOR = "external"
+
+
+def run_to_pause(workflow, value):
+    run = services.start_run(workflow=workflow, input=value)
+    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+    thread = Thread.objects.get(pk=run.thread_id)
+    assert thread.status == Thread.Status.INTERRUPTED
+    return thread
+
+
+def answer(thread, value):
+    intr = Interrupt.objects.pending().get(thread=thread)
+    status = executor.execute_run(services.resume_run(interrupt=intr, value=value).pk)
+    thread.refresh_from_db()
+    intr.refresh_from_db()
+    return status, intr
+
+
+class Review(MessagesState):
+    approved: bool
+
+
+def review_graph(checkpointer=None):
+    def draft(state):
+        return {"messages": [AIMessage("Draft: cats are great")]}
+
+    def review(state):
+        decision = interrupt({"draft": state["messages"][-1].content, "action": "Approve?"})
+        return {"approved": decision["approved"]}
+
+    builder = StateGraph(Review)
+    builder.add_node("draft", draft)
+    builder.add_node("review", review)
+    builder.add_edge(START, "draft")
+    builder.add_edge("draft", "review")
+    builder.add_edge("review", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
+@pytest.mark.parametrize("checkpointer", [None, InMemorySaver(), LangGraphDjangoSaver()])
+def test_a_state_graph_gets_the_reviewers_approval(checkpointer):
+    registry.register("test-lg-review", review_graph(checkpointer), title="LG review")
+    thread = run_to_pause("test-lg-review", {"messages": [{"role": "user", "content": "cats"}]})
+    intr = Interrupt.objects.pending().get(thread=thread)
+    assert intr.value == {"draft": "Draft: cats are great", "action": "Approve?"}
+
+    status, intr = answer(thread, {"approved": True})
+    assert status == Run.Status.SUCCESS
+    assert thread.status == Thread.Status.DONE
+    assert intr.status == Interrupt.Status.RESOLVED
+    assert thread.result["approved"] is True  # the answer reached the graph's state
+    assert [m["type"] for m in thread.result["messages"]] == ["human", "ai"]
+    state = adapters.adapter_for(registry.get("test-lg-review")).get_state(
+        {"configurable": {"thread_id": thread.thread_id}}
+    )
+    assert state.values["approved"] is True and state.next == ()
+
+
+def test_langgraphs_own_entrypoint_is_run_and_resumed():
+    @lg_entrypoint()
+    def confirm(topic: str) -> dict:
+        return {"topic": topic, "ok": interrupt({"question": f"Publish {topic}?"})}
+
+    registry.register("test-lg-func", confirm, title="LG functional API")
+    thread = run_to_pause("test-lg-func", "cats")
+    status, _ = answer(thread, False)
+    assert status == Run.Status.SUCCESS
+    assert thread.result == {"topic": "cats", "ok": False}
+
+
+def test_email_assistant_runs_the_tools_as_the_reviewer_decided():
+    request = "Email the report to bob@corp.io and delete /srv/old.log"
+    thread = run_to_pause("email-assistant", {"messages": [{"role": "user", "content": request}]})
+    intr = Interrupt.objects.pending().get(thread=thread)
+    assert [a["name"] for a in intr.value["action_requests"]] == ["send_email", "delete_file"]
+    assert intr.value["action_requests"][1]["args"] == {"path": "/srv/old.log"}
+    assert intr.value["review_configs"][1]["allowed_decisions"] == ["approve", "reject"]
+
+    edited = {"to": "carol@corp.io", "subject": "Report", "body": "Attached."}
+    status, intr = answer(thread, {"decisions": [
+        {"type": "edit", "edited_action": {"name": "send_email", "args": edited}},
+        {"type": "reject", "message": "Keep the log until Friday."},
+    ]})
+    assert status == Run.Status.SUCCESS
+    assert intr.status == Interrupt.Status.RESOLVED
+    graph = adapters.adapter_for(registry.get("email-assistant"))
+    messages = graph.get_state({"configurable": {"thread_id": thread.thread_id}}).values["messages"]
+    tools = {m.name: m for m in messages if isinstance(m, ToolMessage)}
+    assert tools["send_email"].content.endswith("Email sent to carol@corp.io with subject “Report”.")
+    assert tools["delete_file"].status == "error"
+    assert "Keep the log until Friday." in tools["delete_file"].content
+    assert thread.result["messages"][-1]["content"] == (
+        "Here is what happened:\n"
+        "- send_email: Email sent to carol@corp.io with subject “Report”. (as edited by the reviewer)\n"
+        "- delete_file: User rejected the tool call for `delete_file` with reason: "
+        "Keep the log until Friday."
+    )
+
+
+def test_register_refuses_what_is_neither_an_entrypoint_nor_a_graph():
+    with pytest.raises(TypeError, match="Flowsite @entrypoint or a compiled LangGraph graph.*function"):
+        registry.register("test-plain", lambda x: x, title="Plain function")
+    with pytest.raises(TypeError, match="StateGraph"):
+        registry.register("test-uncompiled", StateGraph(Review), title="Not compiled")
