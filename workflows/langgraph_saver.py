@@ -23,7 +23,7 @@ writes by LangGraph's rules (special channels upserted, others insert-or-ignore)
 (resolved, if the dashboard did not already record the answer), and a new checkpoint leaves the
 pending interrupts of older ones (smaller ids) cancelled (the graph moved on without them).
 
-Every method runs its queries on the runtime's few I/O threads (``workflows.runtime.pregel.
+Every method runs its queries on the runtime's few I/O threads (``workflows.runtime.pool.
 io_workers``, one per thread id), so LangGraph's background threads and event loops never hold
 database connections of their own. As with ``DjangoSaver``, a caller inside
 ``transaction.atomic()`` does not see its own uncommitted rows through this saver.
@@ -51,7 +51,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import INTERRUPT, RESUME
 
 from .langgraph_values import to_display
-from .runtime.pregel import io_workers
+from .runtime.pool import io_workers
 from .runtime.serde import JsonPlusSerializer as FlowsiteSerializer
 
 __all__ = ["LangGraphDjangoSaver"]
