@@ -6,6 +6,7 @@ A LangGraph functional program ports by changing its import line to ``from workf
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime
 import functools
 import inspect
@@ -13,6 +14,14 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
+from .annotations import (
+    allow_declared,
+    context_jsonschema,
+    entrypoint_types,
+    root_jsonschema,
+    task_name,
+    type_hints,
+)
 from .checkpoint import BaseCheckpointSaver
 from .checkpoints import checkpoint_metadata, new_checkpoint
 from .loop import PregelLoop, iterate, pending_state
@@ -39,7 +48,8 @@ class _TaskFunction:
         _reject_generators(func)
         functools.update_wrapper(self, func)
         self.func = func
-        self.name = name or func.__name__
+        self.name = name or task_name(func)
+        allow_declared(type_hints(func).get("return"))  # its results load back as their types
         self.retry_policy = retry_policy
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(func)
@@ -285,7 +295,9 @@ class Pregel:
             else:
                 loop.call_soon_threadsafe(chunks.put_nowait, (end, None))
 
-        threading.Thread(target=produce, name=f"astream-{self.name}", daemon=True).start()
+        # the caller's context (e.g. LangChain's var_child_runnable_config) reaches the run
+        threading.Thread(target=contextvars.copy_context().run, args=(produce,),
+                         name=f"astream-{self.name}", daemon=True).start()
         while True:
             chunk, exc = await chunks.get()
             if chunk is end:
@@ -309,6 +321,36 @@ class Pregel:
 
         loop = await asyncio.to_thread(work)
         return _invoke_result(loop, stream_mode, chunks, version)
+
+    def astream_events(
+        self, input: Any, config: dict | None = None, *, version: str = "v2", **kwargs: Any
+    ) -> AsyncIterator[dict]:
+        """LangChain's event stream of a run (``on_chain_start``/``_stream``/``_end`` of the root
+        ``"LangGraph"`` run, the entrypoint and each task, ``on_chat_model_*`` and
+        ``on_tool_*`` of the models and tools inside), as LangGraph's ``astream_events``:
+        langchain-core's ``version="v2"`` implementation over :meth:`astream`. ``kwargs`` are
+        its filters (``include_names``, ``include_types``, ``include_tags`` and ``exclude_*``)
+        and :meth:`astream`'s parameters. Needs ``langchain-core``; other versions raise
+        ``NotImplementedError``."""
+        from .integrations.langchain import astream_events
+
+        return astream_events(self, input, config, version, **kwargs)
+
+    # -- schemas ----------------------------------------------------------------------------
+    def get_input_jsonschema(self, config: dict | None = None) -> dict[str, Any]:
+        """JSON Schema of the input (the function's first parameter's annotation), as
+        LangGraph's: a pydantic model's own schema, else one titled ``"LangGraphInput"``."""
+        return root_jsonschema(entrypoint_types(self.func)[0], "Input")
+
+    def get_output_jsonschema(self, config: dict | None = None) -> dict[str, Any]:
+        """JSON Schema of the return value (the return annotation; ``R`` of
+        ``entrypoint.final[R, S]``), titled ``"LangGraphOutput"`` unless a pydantic model."""
+        return root_jsonschema(entrypoint_types(self.func)[1], "Output")
+
+    def get_context_jsonschema(self) -> dict[str, Any] | None:
+        """JSON Schema of ``context_schema`` (``None`` without one); ``ValueError`` unless it is
+        a pydantic model, TypedDict or dataclass (LangGraph's error)."""
+        return context_jsonschema(self.context_schema)
 
     # -- state ------------------------------------------------------------------------------
     def _require_checkpointer(self) -> BaseCheckpointSaver:
@@ -427,6 +469,8 @@ class entrypoint(Generic[R]):
         _reject_generators(func)
         if not inspect.signature(func).parameters:
             raise ValueError("Entrypoint function must have at least one parameter")
+        # the program declared these types: stored inputs, results and previous load back as them
+        allow_declared(*entrypoint_types(func), self.context_schema)
         return Pregel(
             func,
             checkpointer=self.checkpointer,

@@ -42,6 +42,7 @@ from .checkpoints import (
     put_checkpoint,
 )
 from .determinism import recorded_calls
+from .integrations import tracing_for
 from .pool import Heartbeat, run_coroutine, worker_pool
 from .runner import TaskRunner
 from .scope import NO_RESUME, Scope, current_scope, no_writer
@@ -101,6 +102,7 @@ class PregelLoop:
         self.stream = StreamOutput(modes, emit, lambda: self.metadata.get("step", self.step) + 1)
         self.emit = self.stream.emit
         self.wants = self.stream.wants
+        self.tracing = tracing_for(self.config, modes, self.emit)  # LangChain's callbacks
         self.storage = (
             CheckpointWriter(
                 self.saver, durability, str(self.config["configurable"].get("thread_id", ""))
@@ -182,7 +184,17 @@ class PregelLoop:
     # -- preparation ------------------------------------------------------------------------
     def run(self, input: Any) -> None:
         """Prepare and execute the run while holding the thread (``acquire_thread``), so a
-        second run started on the same thread at once is refused with ``ThreadBusyError``."""
+        second run started on the same thread at once is refused with ``ThreadBusyError``.
+        LangChain callbacks see it as one root run (``self.tracing``)."""
+        self.tracing.start(input)
+        try:
+            self._run_held(input)
+        except BaseException as exc:
+            self.tracing.error(exc)
+            raise
+        self.tracing.end(self.output if self.status == "done" else self.end_value)
+
+    def _run_held(self, input: Any) -> None:
         saver = self.saver
         thread_id = self.config["configurable"].get("thread_id")
         if saver is None or thread_id is None:
@@ -436,9 +448,11 @@ class PregelLoop:
         token = current_scope.set(scope)
         try:
             if self.graph.is_async:
-                result = run_coroutine(self._async_body(kwargs))
+                result = run_coroutine(self._async_body(scope, kwargs))
             else:
-                result = self.graph.func(self.input, **kwargs)
+                result = self.tracing.call(
+                    scope, None, lambda: self.input, lambda: self.graph.func(self.input, **kwargs)
+                )
                 self._returned(result)
                 self._wait_all()
         except GraphInterrupt as gi:
@@ -469,8 +483,10 @@ class PregelLoop:
             return
         self._completed(result)
 
-    async def _async_body(self, kwargs: dict) -> Any:
-        result = await self.graph.func(self.input, **kwargs)
+    async def _async_body(self, scope: Scope, kwargs: dict) -> Any:
+        result = await self.tracing.acall(
+            scope, None, lambda: self.input, lambda: self.graph.func(self.input, **kwargs)
+        )
         self._returned(result)
         pending = [f for f in self.futures if isinstance(f, asyncio.Future) and not f.done()]
         if pending:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ids
 from .determinism import checked_call
+from .integrations import task_inputs
 from .pool import TaskFuture, in_event_loop, worker_pool
 from .retry import with_retry, with_retry_async, with_timeout
 from .scope import Scope, current_scope
@@ -72,21 +73,27 @@ class TaskRunner:
         if task.is_async:
             if not in_loop:
                 raise RuntimeError("In an sync context async tasks cannot be called")
-            coro = self._run_async(task, child, seq, args, kwargs)
+            coro = self._run_async(task, child, parent, seq, args, kwargs)
             fut = asyncio.get_running_loop().create_task(coro, context=ctx)
         else:
             fut = TaskFuture()
-            worker_pool().submit(ctx.run, self._run_sync, task, child, seq, args, kwargs, fut)
+            worker_pool().submit(
+                ctx.run, self._run_sync, task, child, parent, seq, args, kwargs, fut
+            )
         with loop.lock:
             loop.futures.append(fut)
         return fut
 
-    def _run_sync(self, task, scope: Scope, seq: int, args, kwargs, fut: TaskFuture) -> None:
+    def _run_sync(
+        self, task, scope: Scope, caller: Scope, seq: int, args, kwargs, fut: TaskFuture
+    ) -> None:
         if not fut.set_running_or_notify_cancel():
             return
         token = current_scope.set(scope)
+        tracing, inputs = self.loop.tracing, lambda: task_inputs(task.func, args, kwargs)
         try:
-            result = with_retry(task.retry_policy, lambda: task.call(scope, args, kwargs))
+            result = with_retry(task.retry_policy, lambda: tracing.call(
+                scope, caller, inputs, lambda: task.call(scope, args, kwargs)))
             self._done(task, scope, result)
         except GraphInterrupt as gi:
             self._interrupted(scope, seq, gi)
@@ -99,12 +106,13 @@ class TaskRunner:
         finally:
             current_scope.reset(token)
 
-    async def _run_async(self, task, scope: Scope, seq: int, args, kwargs) -> Any:
+    async def _run_async(self, task, scope: Scope, caller: Scope, seq: int, args, kwargs) -> Any:
         current_scope.set(scope)
+        tracing, inputs = self.loop.tracing, lambda: task_inputs(task.func, args, kwargs)
         try:
-            result = await with_retry_async(
-                task.retry_policy, lambda: with_timeout(task, task.call(scope, args, kwargs))
-            )
+            result = await with_retry_async(task.retry_policy, lambda: with_timeout(
+                task, tracing.acall(scope, caller, inputs, lambda: task.call(scope, args, kwargs))
+            ))
         except GraphInterrupt as gi:
             self._interrupted(scope, seq, gi)
             raise

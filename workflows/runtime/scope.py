@@ -23,6 +23,10 @@ __all__ = ["NO_RESUME", "OUTSIDE_RUN", "Runtime", "Scope", "current", "current_s
 
 OUTSIDE_RUN = "Called get_config outside of a runnable context"
 
+# keys of the caller's config that belong to the run itself, not to its bodies and tasks
+# (langchain-core's patch_config drops them when it hands callbacks down)
+RUN_ONLY_KEYS = ("callbacks", "run_name", "run_id")
+
 # ``PregelLoop.global_resume`` when there is no resume value left for a new interrupt
 NO_RESUME = object()
 
@@ -62,7 +66,7 @@ class Scope:
 
     __slots__ = (
         "loop", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume", "call",
-        "_runtime",
+        "_runtime", "callbacks",
     )
 
     def __init__(self, loop: PregelLoop, task_id: str, name: str, ns: str, path: tuple) -> None:
@@ -77,6 +81,7 @@ class Scope:
         # what this task call was, stored as its ``__call__`` write (``None``: the entrypoint)
         self.call: dict | None = None
         self._runtime: Runtime | None = None
+        self.callbacks: Any = None  # LangChain's callback manager of this body or task run
 
     @property
     def task_path(self) -> str:
@@ -102,6 +107,8 @@ class Scope:
         scope's namespace, e.g. ``"wf:<id>|task:<id>"``), ``checkpoint_id`` (``None``) and
         ``checkpoint_map`` (each enclosing namespace -> the run's input checkpoint id), and whose
         ``metadata`` holds ``thread_id`` and ``langgraph_step/node/triggers/path/checkpoint_ns``.
+        With LangChain in use, ``callbacks`` is the callback manager of this body's or task's
+        run (the caller's ``callbacks``, ``run_name`` and ``run_id`` are the root run's).
         """
         loop = self.loop
         base = loop.config
@@ -122,8 +129,8 @@ class Scope:
             langgraph_path=path,
             langgraph_checkpoint_ns=self.ns,
         )
-        return {
-            **base,
+        config = {
+            **{k: v for k, v in base.items() if k not in RUN_ONLY_KEYS},
             "configurable": {
                 **base["configurable"],
                 "checkpoint_map": checkpoint_map,
@@ -132,6 +139,9 @@ class Scope:
             },
             "metadata": metadata,
         }
+        if self.callbacks is not None:
+            config["callbacks"] = self.callbacks
+        return config
 
     @property
     def writer(self) -> Callable[[Any], None]:

@@ -18,7 +18,9 @@ __all__ = [
     "STREAM_MODES", "StreamOutput", "checkpoint_chunk", "interrupt_dict", "shaped", "v2_chunk",
 ]
 
-STREAM_MODES = ("values", "updates", "custom", "checkpoints", "tasks", "debug", "messages")
+STREAM_MODES = (
+    "values", "updates", "custom", "checkpoints", "tasks", "debug", "messages", "tools",
+)
 
 
 class StreamOutput:

@@ -1,0 +1,468 @@
+"""LangChain callbacks in entrypoint runs, as LangGraph wires them (the ``agents`` extra).
+
+Imported only when a program uses LangChain (see ``workflows.runtime.integrations``). What it
+does, with no code in the tasks, as in LangGraph's Pregel:
+
+* ``config["callbacks"]`` (and LangSmith's tracer when ``LANGSMITH_TRACING`` is set) see the run
+  as a tree of chain runs: the root ``"LangGraph"`` run, the entrypoint's run (tagged
+  ``graph:step:<n>``) and one run per task attempt under its caller, each with the
+  ``langgraph_*`` metadata of ``get_config()``; chat models and tools called inside are children
+  of the body or task that called them;
+* each body and task runs with langchain-core's ``var_child_runnable_config`` set to its config
+  (callbacks included), so a chat model, tool or runnable called inside picks it up without a
+  ``config`` argument;
+* ``stream_mode="messages"`` yields ``(message_chunk, metadata)`` per chat model token (and the
+  messages a task returns that were not streamed), ``stream_mode="tools"`` the ``tool-started``
+  / ``tool-finished`` / ``tool-error`` events of LangChain tools, from LangGraph's handlers
+  (``langgraph/pregel/_messages.py`` and ``_tools.py``) rewritten here;
+* ``astream_events(version="v2")`` is langchain-core's implementation over ``astream``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, LLMResult
+from langchain_core.runnables.config import (
+    ensure_config,
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+    var_child_runnable_config,
+)
+from langchain_core.tracers._streaming import _StreamingCallbackHandler
+from langchain_core.tracers.context import _tracing_v2_is_enabled
+
+from ..types import GraphInterrupt
+
+T = TypeVar("T")
+
+ROOT_RUN_NAME = "LangGraph"  # LangGraph's name of an entrypoint's root run (Pregel.get_name())
+TAG_NOSTREAM = "nostream"  # langgraph.constants: a model tagged so is not streamed
+TAG_HIDDEN = "langsmith:hidden"
+NS_SEP = "|"
+# configurable keys LangGraph copies into the root run's metadata (langgraph's ensure_config)
+PROPAGATE_TO_METADATA = (
+    "thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id",
+)
+PUSH = "__pregel_push"
+
+
+class RunTracing:
+    """The LangChain side of one entrypoint run (the engine's hooks: ``start``/``end``/``error``
+    around the run, ``call``/``acall`` around each attempt of the body and of each task).
+
+    *Active* when a callback handler can observe the run (``config["callbacks"]``, a
+    ``messages``/``tools`` stream mode, an enclosing LangChain run's callbacks, LangSmith
+    tracing): chain runs are reported as in LangGraph. Otherwise *passive*: only
+    ``var_child_runnable_config`` is set, so the run costs no callback manager.
+    """
+
+    def __init__(self, config: dict, modes: Sequence[str], emit: Callable[..., None]) -> None:
+        self.handlers: list[BaseCallbackHandler] = []
+        if "messages" in modes:
+            self.handlers.append(StreamMessagesHandler(emit))
+        if "tools" in modes:
+            self.handlers.append(StreamToolsHandler(emit))
+        enclosing = var_child_runnable_config.get()
+        self.active = bool(
+            self.handlers or config.get("callbacks")
+            or (enclosing and enclosing.get("callbacks")) or _tracing_v2_is_enabled()
+        )
+        self.root: Any = None
+        self.held: _HeldRootEnds | None = None
+        if not self.active:
+            return
+        # the caller's config over an enclosing LangChain run's (langgraph's ensure_config)
+        self.config = ensure_config(config)
+        metadata, configurable = self.config["metadata"], self.config["configurable"]
+        for key in PROPAGATE_TO_METADATA:
+            if key not in metadata and configurable.get(key):
+                metadata[key] = configurable[key]
+        held = _held_root_ends.get()
+        if held is not None and held.claim():
+            self.held = held
+
+    # -- the root run -----------------------------------------------------------------------
+    def start(self, input: Any) -> None:
+        """Report the root chain run (LangGraph: ``on_chain_start`` named ``"LangGraph"``, or
+        ``config["run_name"]``, with ``config["run_id"]``; metadata ``ls_integration``)."""
+        if not self.active:
+            return
+        manager = get_callback_manager_for_config(self.config)
+        if "ls_integration" not in manager.metadata:
+            manager.add_metadata({"ls_integration": "langgraph"})
+        self.root = manager.on_chain_start(
+            None, input, name=self.config.get("run_name") or ROOT_RUN_NAME,
+            run_id=self.config.get("run_id"),
+        )
+        self.root.inheritable_handlers.extend(self.handlers)
+
+    def end(self, output: Any) -> None:
+        if self.root is not None:
+            self._finish(lambda: self.root.on_chain_end(output))
+
+    def error(self, exc: BaseException) -> None:
+        if self.root is not None:
+            self._finish(lambda: self.root.on_chain_error(exc))
+
+    def _finish(self, report: Callable[[], None]) -> None:
+        if self.held is not None:
+            self.held.add(report)
+        else:
+            report()
+
+    def _parent(self, caller: Any, config: dict) -> Any:
+        """The callbacks a body or task run starts from: its calling scope's, or for the
+        entrypoint's body (``caller=None``) the root run's ``graph:step:<n>`` child."""
+        if caller is not None:
+            return caller.callbacks
+        return self.root.get_child(f"graph:step:{config['metadata']['langgraph_step']}")
+
+    # -- bodies and tasks -------------------------------------------------------------------
+    def call(self, scope: Any, caller: Any, inputs: Callable[[], Any], fn: Callable[[], T]) -> T:
+        """Run ``fn()`` (one attempt of ``scope``'s body or task, called from the scope
+        ``caller``; ``None`` for the body) as a chain run recording ``inputs()``, with
+        ``var_child_runnable_config`` set to the scope's config."""
+        config = scope.config
+        if not self.active:
+            token = var_child_runnable_config.set(config)
+            try:
+                return fn()
+            finally:
+                var_child_runnable_config.reset(token)
+        manager = get_callback_manager_for_config(_run_config(config, self._parent(caller, config)))
+        run = manager.on_chain_start(None, inputs(), name=scope.name)
+        scope.callbacks = config["callbacks"] = run.get_child("seq:step:1")
+        token = var_child_runnable_config.set(config)
+        try:
+            result = fn()
+        except BaseException as exc:
+            run.on_chain_error(exc)
+            raise
+        finally:
+            var_child_runnable_config.reset(token)
+        for handler in _stream_handlers(run):
+            for _ in handler.tap_output_iter(run.run_id, iter([result])):
+                pass
+        run.on_chain_end(result)
+        return result
+
+    async def acall(
+        self, scope: Any, caller: Any, inputs: Callable[[], Any], fn: Callable[[], Awaitable[T]]
+    ) -> T:
+        """``call`` for an async body or task (LangChain's async callback manager)."""
+        config = scope.config
+        if not self.active:
+            token = var_child_runnable_config.set(config)
+            try:
+                return await fn()
+            finally:
+                var_child_runnable_config.reset(token)
+        manager = get_async_callback_manager_for_config(
+            _run_config(config, self._parent(caller, config))
+        )
+        run = await manager.on_chain_start(None, inputs(), name=scope.name)
+        scope.callbacks = config["callbacks"] = run.get_child("seq:step:1")
+        token = var_child_runnable_config.set(config)
+        try:
+            result = await fn()
+        except BaseException as exc:
+            await run.on_chain_error(exc)
+            raise
+        finally:
+            var_child_runnable_config.reset(token)
+        for handler in _stream_handlers(run):
+            async for _ in handler.tap_output_aiter(run.run_id, _one(result)):
+                pass
+        await run.on_chain_end(result)
+        return result
+
+
+def _run_config(config: dict, parent: Any) -> dict:
+    return {"callbacks": parent, "tags": config.get("tags"), "metadata": config.get("metadata")}
+
+
+def _stream_handlers(run: Any) -> list:
+    """Handlers that take a run's output as a stream (``astream_events``' handler): LangGraph
+    runs nodes and tasks with ``astream`` there, so each output is one ``on_chain_stream``."""
+    return [h for h in run.handlers if isinstance(h, _StreamingCallbackHandler)]
+
+
+async def _one(value: T) -> AsyncIterator[T]:
+    yield value
+
+
+class _HeldRootEnds:
+    """The end of a root run, held back until ``astream_events`` has taken every chunk of the
+    run's ``astream``: its handler streams the root run's chunks only while the root run is
+    open, and the run executes in a worker thread, ahead of the caller's loop (LangGraph's
+    ``astream`` is driven by the caller, so its root run ends after the last chunk)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reports: list[Callable[[], None]] = []
+        self.open = True
+        self.claimed = False
+
+    def claim(self) -> bool:
+        """``True`` for the first run (the root one; runs nested in it see the same holder)."""
+        with self.lock:
+            claimed, self.claimed = self.claimed, True
+        return not claimed
+
+    def add(self, report: Callable[[], None]) -> None:
+        with self.lock:
+            if self.open:
+                self.reports.append(report)
+                return
+        report()
+
+    def release(self) -> None:
+        with self.lock:
+            self.open, reports, self.reports = False, self.reports, []
+        for report in reports:
+            report()
+
+
+_held_root_ends: ContextVar[_HeldRootEnds | None] = ContextVar(
+    "workflows_held_root_ends", default=None
+)
+
+
+class _EventSource:
+    """What langchain-core's event stream runs: ``graph.astream`` with the root run's end held
+    until the last chunk is taken."""
+
+    def __init__(self, graph: Any) -> None:
+        self.graph = graph
+
+    async def astream(self, input: Any, config: dict, **kwargs: Any) -> AsyncIterator[Any]:
+        held = _HeldRootEnds()
+        token = _held_root_ends.set(held)
+        try:
+            async for chunk in self.graph.astream(input, config, **kwargs):
+                yield chunk
+        finally:
+            _held_root_ends.reset(token)
+            held.release()
+
+
+def astream_events(graph: Any, input: Any, config: dict | None, version: str, **kwargs: Any):
+    """``graph.astream_events(...)``: langchain-core's event stream over ``graph.astream``
+    (what LangGraph's ``Pregel.astream_events`` delegates to). Only ``version="v2"``."""
+    if version != "v2":
+        raise NotImplementedError(
+            f'astream_events(version={version!r}) is not supported; use version="v2"'
+        )
+    from langchain_core.tracers.event_stream import _astream_events_implementation_v2
+
+    return _astream_events_implementation_v2(_EventSource(graph), input, config, **kwargs)
+
+
+# -- stream handlers --------------------------------------------------------------------------
+Meta = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def graph_namespace(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """Namespace of the graph a run belongs to, from its ``langgraph_*`` metadata (LangGraph's
+    ``graph_namespace``): the checkpoint namespace without the task's own segment and one more
+    per enclosing task call."""
+    ns = tuple(str(metadata["langgraph_checkpoint_ns"]).split(NS_SEP))
+    path = metadata.get("langgraph_path", ())
+    drop = 1
+    while len(path) == 4 and path[0] == PUSH and path[-1] is True:
+        drop += 1
+        path = path[1]
+    return ns[:-drop]
+
+
+def _user_tags(tags: Sequence[str] | None) -> list[str] | None:
+    """``tags`` without the ``seq:step:*`` bookkeeping tags, or ``None``."""
+    kept = [t for t in tags or () if not t.startswith("seq:step")]
+    return kept or None
+
+
+def _values(obj: Any) -> Sequence[Any]:
+    """Top-level values of a dict, pydantic model or dataclass (LangGraph's ``_state_values``)."""
+    import dataclasses
+
+    if isinstance(obj, dict):
+        return list(obj.values())
+    if hasattr(type(obj), "model_fields") and hasattr(obj, "model_dump"):
+        return [getattr(obj, k) for k in type(obj).model_fields]
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    return ()
+
+
+def _items(value: Any) -> Sequence[Any]:
+    """``value``'s items if it is a list-like (not a string), else ``(value,)``."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return value
+    return (value,)
+
+
+class StreamMessagesHandler(BaseCallbackHandler, _StreamingCallbackHandler):
+    """``stream_mode="messages"`` (LangGraph's ``StreamMessagesHandler``): each token of a chat
+    model run inside a body or task, as ``(AIMessageChunk, metadata)`` where ``metadata`` is the
+    model run's (``langgraph_node`` names the task, ``langgraph_step``, ``langgraph_path``,
+    ``langgraph_checkpoint_ns``, ``checkpoint_ns``, ``thread_id``, ``ls_*``, user ``tags``);
+    a model that did not stream gives its whole message at its end, and a body or task that
+    returns messages not streamed before gives them at its end (deduplicated by message id).
+    Models tagged ``"nostream"`` are skipped."""
+
+    run_inline = True  # called in the thread of the model, so chunks keep their order
+
+    def __init__(self, emit: Callable[..., None]) -> None:
+        self.emit = emit
+        self.metadata: dict[UUID, Meta] = {}
+        self.seen: set[Any] = set()
+
+    def _emit(self, meta: Meta, message: BaseMessage, *, dedupe: bool = False) -> None:
+        if dedupe and message.id in self.seen:
+            return
+        if message.id is None:
+            message.id = str(uuid4())
+        self.seen.add(message.id)
+        self.emit("messages", (message, meta[1]), meta[0])
+
+    def _emit_found(self, meta: Meta, response: Any) -> None:
+        """Emit the messages in a body's or task's output: the output itself, the items of a
+        list, or the values (and the items of list values) of a dict, model or dataclass."""
+        if isinstance(response, BaseMessage):
+            self._emit(meta, response, dedupe=True)
+        elif isinstance(response, Sequence):
+            for value in response:
+                if isinstance(value, BaseMessage):
+                    self._emit(meta, value, dedupe=True)
+        else:
+            for value in _values(response):
+                for item in _items(value):
+                    if isinstance(item, BaseMessage):
+                        self._emit(meta, item, dedupe=True)
+
+    def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        return output
+
+    def tap_output_iter(self, run_id: UUID, output: Iterator[T]) -> Iterator[T]:
+        return output
+
+    def on_chat_model_start(
+        self, serialized: dict, messages: list, *, run_id: UUID,
+        parent_run_id: UUID | None = None, tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> Any:
+        if metadata and "langgraph_checkpoint_ns" in metadata and TAG_NOSTREAM not in (tags or ()):
+            if (user_tags := _user_tags(tags)) is not None:
+                metadata["tags"] = user_tags
+            self.metadata[run_id] = (graph_namespace(metadata), metadata)
+
+    def on_llm_new_token(
+        self, token: str, *, chunk: ChatGenerationChunk | None = None, run_id: UUID,
+        **kwargs: Any,
+    ) -> Any:
+        if isinstance(chunk, ChatGenerationChunk) and (meta := self.metadata.get(run_id)):
+            self._emit(meta, chunk.message)
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> Any:
+        if meta := self.metadata.get(run_id):
+            if response.generations and response.generations[0]:
+                generation = response.generations[0][0]
+                if isinstance(generation, ChatGeneration):
+                    self._emit(meta, generation.message, dedupe=True)
+        self.metadata.pop(run_id, None)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
+        self.metadata.pop(run_id, None)
+
+    def on_chain_start(
+        self, serialized: dict | None, inputs: Any, *, run_id: UUID,
+        parent_run_id: UUID | None = None, tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None, **kwargs: Any,
+    ) -> Any:
+        if (
+            metadata
+            and "langgraph_checkpoint_ns" in metadata
+            and kwargs.get("name") == metadata.get("langgraph_node")
+            and TAG_HIDDEN not in (tags or ())
+        ):
+            self.metadata[run_id] = (graph_namespace(metadata), metadata)
+            for value in _values(inputs):  # messages given to the task are not streamed again
+                for item in _items(value):
+                    if isinstance(item, BaseMessage) and item.id is not None:
+                        self.seen.add(item.id)
+
+    def on_chain_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> Any:
+        if meta := self.metadata.pop(run_id, None):
+            self._emit_found(meta, response)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
+        self.metadata.pop(run_id, None)
+
+
+class StreamToolsHandler(BaseCallbackHandler, _StreamingCallbackHandler):
+    """``stream_mode="tools"`` (LangGraph's ``StreamToolCallHandler``): for each LangChain tool
+    run inside a body or task, ``{"event": "tool-started", "tool_call_id", "tool_name",
+    "input"}``, then ``{"event": "tool-finished", "tool_call_id", "output"}`` or
+    ``{"event": "tool-error", "tool_call_id", "message"}`` (none for an interrupt: the tool runs
+    again on resume). ``tool_call_id`` is the call's id, else the tool run's id."""
+
+    run_inline = True
+
+    def __init__(self, emit: Callable[..., None]) -> None:
+        self.emit = emit
+        self.calls: dict[UUID, tuple[tuple[str, ...], str]] = {}
+
+    def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        return output
+
+    def tap_output_iter(self, run_id: UUID, output: Iterator[T]) -> Iterator[T]:
+        return output
+
+    def on_tool_start(
+        self, serialized: dict[str, Any] | None, input_str: str, *, run_id: UUID,
+        parent_run_id: UUID | None = None, tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if not metadata or TAG_NOSTREAM in (tags or ()):
+            return
+        ns = graph_namespace(metadata) if metadata.get("langgraph_checkpoint_ns") else ()
+        call_id = kwargs.get("tool_call_id") or str(run_id)
+        self.calls[run_id] = (ns, call_id)
+        payload: dict[str, Any] = {
+            "event": "tool-started",
+            "tool_call_id": call_id,
+            "tool_name": (serialized or {}).get("name") or kwargs.get("name") or "",
+        }
+        if inputs is not None:
+            payload["input"] = inputs
+        self.emit("tools", payload, ns)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> Any:
+        if (call := self.calls.pop(run_id, None)) is not None:
+            ns, call_id = call
+            self.emit("tools", {"event": "tool-finished", "tool_call_id": call_id,
+                                "output": output}, ns)
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> Any:
+        call = self.calls.pop(run_id, None)
+        if call is not None and not isinstance(error, GraphInterrupt):
+            ns, call_id = call
+            self.emit("tools", {"event": "tool-error", "tool_call_id": call_id,
+                                "message": str(error)}, ns)
+
+
+__all__ = [
+    "RunTracing",
+    "StreamMessagesHandler",
+    "StreamToolsHandler",
+    "astream_events",
+    "graph_namespace",
+]
