@@ -1,14 +1,20 @@
 """Forms reviewers answer interrupts with.
 
-Every answer form has ``resume_value()`` (what the run resumes with) and ``decision_kind()``
-(``approve``/``reject``/``respond``/``edit``, for the audit log). Which form an interrupt gets is
-decided by :func:`answer_form_class`:
+Every answer form has ``resume_value()`` (what the run resumes with), ``decision_kind()``
+(a ``reviews.Decision.Kind``: ``approve``/``edit``/``reject``/``respond``/``ignore`` for a
+decision on a proposal, ``answer`` for a plain answer, ``mixed`` for a batch of different
+decisions) and ``audit()`` (the diff of an edit, the decision on each action of an agent
+request), for the audit log. Which form an interrupt gets is decided by
+:func:`answer_form_class`:
 
 1. the registered workflow's ``resume_form``, when it names one;
-2. a form built from the interrupt's ``response_schema`` (a JSON Schema dict, e.g. from a
-   pydantic model): a boolean becomes Approve/Reject buttons, an object's properties become
-   fields, a scalar becomes one field;
-3. otherwise a JSON textarea.
+2. for an agent request (LangChain's ``HumanInTheLoopMiddleware``, batched or ``per_call``, or
+   an Agent Inbox ``HumanInterrupt``; see :mod:`reviews.agent_requests`), the agent answer
+   formset of :mod:`reviews.agent_forms`: one decision per proposed tool call;
+3. a form built from the interrupt's ``response_schema`` (a JSON Schema dict, e.g. from a
+   pydantic model; see :mod:`reviews.schema_fields`): a boolean becomes Approve/Reject
+   buttons, objects, tagged unions and arrays become fields, a scalar becomes one field;
+4. otherwise a JSON textarea.
 
 ``buttons`` on a form class lists its submit buttons as ``(name, value, label, css_class)``;
 the page renders them after the fields (``button_fields`` names the fields they submit).
@@ -16,7 +22,6 @@ the page renders them after the fields (``button_fields`` names the fields they 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 from urllib.parse import urlencode
@@ -24,6 +29,10 @@ from urllib.parse import urlencode
 from django import forms
 
 from workflows import registry
+
+from . import schema_fields
+from .agent_forms import AgentAnswerForm, arg_diff
+from .agent_requests import classify
 
 __all__ = [
     "AnswerForm",
@@ -35,6 +44,7 @@ __all__ = [
     "SchemaForm",
     "TextAnswerForm",
     "answer_form_class",
+    "audit_of",
     "build_answer_form",
     "buttons_of",
     "decision_kind_of",
@@ -50,6 +60,7 @@ class AnswerForm(forms.Form):
 
     buttons: list[tuple[str | None, str | None, str, str]] = _SEND
     button_fields: tuple[str, ...] = ()
+    takes_interrupt = True  # build_answer_form passes interrupt=
 
     def __init__(self, *args: Any, interrupt: Any = None, **kwargs: Any) -> None:
         self.interrupt = interrupt
@@ -59,7 +70,10 @@ class AnswerForm(forms.Form):
         return dict(self.cleaned_data)
 
     def decision_kind(self) -> str:
-        return "respond"
+        return "answer"
+
+    def audit(self) -> dict[str, Any]:
+        return {}
 
 
 class ApproveRejectForm(AnswerForm):
@@ -127,195 +141,91 @@ class JsonAnswerForm(AnswerForm):
 
 
 class SchemaForm(AnswerForm):
-    """An answer form whose fields come from the JSON Schema in ``schema`` (set by subclasses).
+    """An answer form whose fields come from the JSON Schema in ``schema`` (set by subclasses),
+    through :mod:`reviews.schema_fields`: objects (nested ones as groups), ``oneOf``/``anyOf``
+    told apart by a ``const`` (pick a branch, then fill its fields), arrays (one field per
+    item), ``$ref``/``$defs``; anything else is one JSON field.
 
-    For an object schema the fields are its properties and the resume value is a dict (optional
-    fields left empty are omitted); for a scalar schema there is one field, ``answer``, and the
-    resume value is its value. When the interrupt's value is a dict with some of the properties,
-    the form starts from those values: submitting them unchanged is an ``approve``, changing
-    them an ``edit``.
+    The resume value is the object (optional fields left empty are omitted), or for a scalar
+    schema the value of its one field, ``answer``. It is validated against the schema with
+    ``jsonschema``, and each error is shown on the field it is about. When the interrupt's
+    value is a dict with some of the properties, the form starts from those values: submitting
+    them unchanged is an ``approve``, changing them an ``edit`` (with its diff).
     """
 
     schema: dict = {}
+    use_required_attribute = False  # branches not chosen are hidden; the server validates
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         root = self.schema
-        schema, _ = _unwrap(root, root)
-        self.is_object = _type_of(schema) == "object"
+        resolved, _ = schema_fields.unwrap(root, root)
+        properties = (
+            resolved.get("properties") if schema_fields.type_of(resolved) == "object" else None
+        )
+        is_union = schema_fields.discriminated(resolved, root) is not None
+        self.is_object = bool(properties)
+        proposal = getattr(self.interrupt, "value", None)
         self.prefilled: dict[str, Any] = {}
-        if self.is_object:
-            required = set(schema.get("required", ()))
-            proposal = getattr(self.interrupt, "value", None)
-            for name, prop in schema.get("properties", {}).items():
-                field = _field_for(name, prop, root, required=name in required)
-                if isinstance(proposal, dict) and name in proposal:
-                    field.initial = _initial(field, proposal[name])
-                    self.prefilled[name] = proposal[name]
-                self.fields[name] = field
-        else:
-            label = schema.get("title") or "Your answer"
-            self.fields["answer"] = _field_for("answer", schema, root, required=True, label=label)
+        initial: Any = schema_fields.MISSING
+        if self.is_object and isinstance(proposal, dict):
+            self.prefilled = {k: v for k, v in proposal.items() if k in properties}
+            initial = self.prefilled
+        self.node = schema_fields.build(
+            self,
+            root,
+            base="" if (self.is_object or is_union) else "answer",
+            initial=initial,
+            label=None
+            if (self.is_object or is_union)
+            else (resolved.get("title") or "Your answer"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        for name in schema_fields.skipped_fields(self.node, self):  # branches not chosen
+            self._errors.pop(name, None)
+        if not self._errors:
+            schema_fields.add_schema_errors(self, self.node, self.schema, self.resume_value())
+        return self.cleaned_data
 
     def resume_value(self) -> Any:
-        if not self.is_object:
-            return _jsonable(self.cleaned_data["answer"])
-        value = {}
-        for name, field_value in self.cleaned_data.items():
-            if field_value in (None, "", []) and not self.fields[name].required:
-                continue
-            value[name] = _jsonable(field_value)
+        value = schema_fields.value_of(self.node, self.cleaned_data)
+        if value is schema_fields.MISSING:
+            return {} if self.is_object else None
         return value
 
     def decision_kind(self) -> str:
         if not self.prefilled:
-            return "respond"
+            return "answer"
+        return "edit" if self.diff() else "approve"
+
+    def diff(self) -> dict[str, Any] | None:
         value = self.resume_value()
-        changed = any(value.get(k) != v for k, v in self.prefilled.items())
-        return "edit" if changed else "approve"
+        if not self.prefilled or not isinstance(value, dict):
+            return None
+        return (
+            arg_diff(self.prefilled, {k: v for k, v in value.items() if k in self.prefilled})
+            or None
+        )
+
+    def audit(self) -> dict[str, Any]:
+        return {"diff": self.diff()}
 
 
 def schema_form_class(schema: dict) -> type[forms.Form] | None:
     """The answer form for a JSON Schema, or ``None`` when the schema is beyond a form
-    (arrays, nested objects at the top level, unions)."""
-    resolved, _ = _unwrap(schema, schema)
-    kind = _type_of(resolved)
+    (a top-level array or untagged union, or ``{}``: any value)."""
+    resolved, _ = schema_fields.unwrap(schema, schema)
+    kind = schema_fields.type_of(resolved)
     if kind == "boolean" and "enum" not in resolved:
         return ApproveRejectForm
     is_object = kind == "object" and bool(resolved.get("properties"))
-    is_scalar = "enum" in resolved or kind in ("string", "integer", "number")
-    if not (is_object or is_scalar):
+    is_union = schema_fields.discriminated(resolved, schema) is not None
+    is_scalar = "enum" in resolved or "const" in resolved or kind in ("string", "integer", "number")
+    if not (is_object or is_union or is_scalar):
         return None
     name = str(resolved.get("title") or "Schema").replace(" ", "") + "AnswerForm"
     return type(name, (SchemaForm,), {"schema": schema, "__module__": __name__})
-
-
-def _resolve(schema: dict, root: dict) -> dict:
-    """Follow a local ``$ref`` (``#/$defs/Name``), as pydantic writes them."""
-    seen = 0
-    while isinstance(schema, dict) and "$ref" in schema and seen < 10:
-        ref = schema["$ref"]
-        if not ref.startswith("#/"):
-            return {}
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-        seen += 1
-    return schema
-
-
-def _unwrap(schema: dict, root: dict) -> tuple[dict, bool]:
-    """``(schema, nullable)``: resolve refs and strip ``null`` from ``anyOf``/``type`` lists."""
-    schema = _resolve(schema, root)
-    nullable = False
-    for key in ("anyOf", "oneOf"):
-        options = schema.get(key)
-        if isinstance(options, list):
-            non_null = [o for o in options if _resolve(o, root).get("type") != "null"]
-            if len(non_null) < len(options):
-                nullable = True
-            if len(non_null) == 1:
-                rest = {k: v for k, v in schema.items() if k != key}
-                schema = {**_resolve(non_null[0], root), **rest}
-    if isinstance(schema.get("type"), list):
-        types = [t for t in schema["type"] if t != "null"]
-        nullable = nullable or len(types) < len(schema["type"])
-        schema = {**schema, "type": types[0] if len(types) == 1 else types}
-    return schema, nullable
-
-
-def _type_of(schema: dict) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return kind
-    if "properties" in schema:
-        return "object"
-    return None
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ").replace("-", " ").strip().capitalize()
-
-
-def _field_for(
-    name: str, prop: dict, root: dict, *, required: bool, label: str | None = None
-) -> forms.Field:
-    prop, nullable = _unwrap(prop, root)
-    required = required and not nullable
-    kind = _type_of(prop)
-    common: dict[str, Any] = {
-        "label": label or prop.get("title") or _label(name),
-        "help_text": prop.get("description", ""),
-        "required": required,
-    }
-    if "default" in prop:
-        common["initial"] = prop["default"]
-        common["required"] = False
-    if "const" in prop:
-        prop = {**prop, "enum": [prop["const"]]}
-
-    if "enum" in prop:
-        values = {str(v): v for v in prop["enum"]}
-        choices = [(k, k) for k in values]
-        if not common["required"]:
-            choices = [("", "—")] + choices
-        if "initial" in common:
-            common["initial"] = str(common["initial"])
-        return forms.TypedChoiceField(
-            choices=choices, coerce=values.__getitem__, empty_value=None, **common
-        )
-    if kind == "boolean":
-        common["required"] = False  # a checkbox: unticked is False, not missing
-        return forms.BooleanField(**common)
-    if kind == "integer":
-        return forms.IntegerField(
-            min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common
-        )
-    if kind == "number":
-        return forms.FloatField(
-            min_value=prop.get("minimum"), max_value=prop.get("maximum"), **common
-        )
-    if kind == "string":
-        fmt = prop.get("format")
-        if fmt == "email":
-            return forms.EmailField(**common)
-        if fmt == "uri":
-            return forms.URLField(**common)
-        if fmt == "date":
-            return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-        max_length = prop.get("maxLength")
-        short = max_length is not None and max_length <= 200
-        widget = forms.TextInput() if short else forms.Textarea(attrs={"rows": 4})
-        return forms.CharField(
-            max_length=max_length, min_length=prop.get("minLength"), widget=widget, **common
-        )
-    if kind == "array":
-        items, _ = _unwrap(prop.get("items", {}), root)
-        if "enum" in items:
-            return forms.TypedMultipleChoiceField(
-                choices=[(str(v), str(v)) for v in items["enum"]],
-                coerce={str(v): v for v in items["enum"]}.__getitem__,
-                widget=forms.CheckboxSelectMultiple,
-                **common,
-            )
-    # Arrays, nested objects, unions: JSON in a textarea.
-    common["label"] = f"{common['label']} (JSON)"
-    return forms.JSONField(widget=forms.Textarea(attrs={"rows": 4, "class": "mono"}), **common)
-
-
-def _initial(field: forms.Field, value: Any) -> Any:
-    if isinstance(field, forms.TypedChoiceField):
-        return str(value)
-    if isinstance(field, forms.TypedMultipleChoiceField) and isinstance(value, list):
-        return [str(v) for v in value]
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 # -- choosing and using a form ----------------------------------------------------------------
@@ -330,6 +240,8 @@ def answer_form_class(interrupt: Any) -> type[forms.Form]:
     resume_form = getattr(workflow, "resume_form", None)
     if resume_form is not None:
         return resume_form
+    if classify(interrupt.value, interrupt.response_schema) is not None:
+        return AgentAnswerForm
     if isinstance(interrupt.response_schema, dict):
         form_class = schema_form_class(interrupt.response_schema)
         if form_class is not None:
@@ -339,8 +251,8 @@ def answer_form_class(interrupt: Any) -> type[forms.Form]:
 
 def build_answer_form(form_class: type[forms.Form], interrupt: Any, data: Any = None) -> forms.Form:
     """Instantiate ``form_class``; answer forms get the interrupt, a workflow's own form not."""
-    if issubclass(form_class, AnswerForm):
-        return form_class(data, interrupt=interrupt, prefix=None)
+    if getattr(form_class, "takes_interrupt", False):
+        return form_class(data, interrupt=interrupt)
     return form_class(data)
 
 
@@ -352,8 +264,15 @@ def resume_value_of(form: forms.Form) -> Any:
 
 
 def decision_kind_of(form: forms.Form) -> str:
+    """The ``Decision.Kind`` of a valid form's answer; ``answer`` for a workflow's own form."""
     method = getattr(form, "decision_kind", None)
-    return method() if callable(method) else "respond"
+    return method() if callable(method) else "answer"
+
+
+def audit_of(form: forms.Form) -> dict[str, Any]:
+    """What the audit log records besides the kind and value: ``diff`` and ``actions``."""
+    method = getattr(form, "audit", None)
+    return method() if callable(method) else {}
 
 
 def buttons_of(form: forms.Form) -> list[tuple[str | None, str | None, str, str]]:

@@ -23,10 +23,18 @@ class Decision(models.Model):
     """
 
     class Kind(models.TextChoices):
+        """What the reviewer decided. On a proposal (an agent's tool call, a prefilled form):
+        approve, edit, reject, respond (answer in the tool's place), ignore (Agent Inbox);
+        ``answer`` is a plain answer to a question; ``mixed`` a batch of tool calls decided
+        differently (each one's decision is in ``actions``)."""
+
         APPROVE = "approve", "Approved"
+        EDIT = "edit", "Edited"
         REJECT = "reject", "Rejected"
         RESPOND = "respond", "Responded"
-        EDIT = "edit", "Edited"
+        IGNORE = "ignore", "Ignored"
+        ANSWER = "answer", "Answered"
+        MIXED = "mixed", "Mixed"
 
     interrupt = models.ForeignKey(
         "workflows.Interrupt", on_delete=models.CASCADE, related_name="decisions"
@@ -37,6 +45,11 @@ class Decision(models.Model):
     )
     kind = models.CharField(max_length=16, choices=Kind)
     value = models.JSONField(null=True, blank=True, help_text="The resume value sent to the run.")
+    diff = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='An edit\'s changes, per argument: {"name": {"old": ..., "new": ...}}.',
+    )
     run = models.ForeignKey(
         "workflows.Run",
         null=True,
@@ -59,6 +72,28 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.user} on interrupt {self.interrupt_id}"
+
+
+class DecisionAction(models.Model):
+    """The decision on one action of an agent request (a proposed tool call), in order: a
+    batch's decisions can differ, and the audit log filters on each of them."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="actions")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200, help_text="The tool (action) name.")
+    kind = models.CharField(max_length=16, choices=Decision.Kind)
+    message = models.TextField(blank=True, help_text="A rejection's reason, or the response.")
+    diff = models.JSONField(null=True, blank=True, help_text="An edit's changes, per argument.")
+
+    class Meta:
+        ordering = ["decision", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "position"], name="one_entry_per_action")
+        ]
+        indexes = [models.Index(fields=["kind"], name="decision_action_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name} (action {self.position + 1})"
 
 
 class ClaimQuerySet(models.QuerySet):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from workflows.models import Interrupt
 
-from .models import Claim, Decision
+from .models import Claim, Decision, DecisionAction
 
 __all__ = ["answered_by", "audit_log", "inbox_interrupts", "search_filter"]
 
@@ -81,7 +81,11 @@ def inbox_interrupts(
 
 def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decision]:
     """``user``'s decisions, newest first, with their interrupts and threads."""
-    decisions = Decision.objects.filter(user=user).select_related("interrupt__thread", "run")
+    decisions = (
+        Decision.objects.filter(user=user)
+        .select_related("interrupt__thread", "run")
+        .prefetch_related("actions")
+    )
     if workflow:
         decisions = decisions.filter(interrupt__thread__workflow=workflow)
     if q:
@@ -93,12 +97,17 @@ def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decis
 
 
 def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet[Decision]:
-    """Every decision, newest first; ``user`` (a user's pk), ``workflow`` and ``kind`` filter."""
-    decisions = Decision.objects.select_related("user", "interrupt__thread", "run")
+    """Every decision, newest first; ``user`` (a user's pk), ``workflow`` and ``kind`` filter.
+    ``kind`` matches a decision of that kind or with an action decided so (a batch in which
+    one tool call was edited is found under "edit")."""
+    decisions = Decision.objects.select_related(
+        "user", "interrupt__thread", "run"
+    ).prefetch_related("actions")
     if user:
         decisions = decisions.filter(user_id=user)
     if workflow:
         decisions = decisions.filter(interrupt__thread__workflow=workflow)
     if kind:
-        decisions = decisions.filter(kind=kind)
+        decided = DecisionAction.objects.filter(decision=OuterRef("pk"), kind=kind)
+        decisions = decisions.filter(Q(kind=kind) | Exists(decided))
     return decisions.order_by("-created_at", "-id")

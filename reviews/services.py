@@ -13,6 +13,7 @@ second claim outright.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -23,7 +24,7 @@ from workflows import executor
 from workflows import services as workflow_services
 from workflows.models import Interrupt, Run
 
-from .models import Claim, Decision
+from .models import Claim, Decision, DecisionAction
 from .permissions import missing_answer_permissions
 
 __all__ = [
@@ -96,21 +97,35 @@ def _other_holder(interrupt: Interrupt, user: Any, now: Any) -> Claim | None:
     )
 
 
-def answer_interrupt(*, interrupt: Interrupt, user: Any, value: Any, decision: str) -> Run:
+def answer_interrupt(
+    *,
+    interrupt: Interrupt,
+    user: Any,
+    value: Any,
+    decision: str,
+    diff: dict | None = None,
+    actions: Sequence[Mapping[str, Any]] = (),
+) -> Run:
     """Resume ``interrupt``'s thread with ``value`` and record ``user``'s decision.
 
-    One transaction: the interrupt is resolved, the resume run queued, the ``Decision`` written
-    and any claim on the interrupt released together, or nothing is. After commit the run's
-    executor wakes and every open inbox is told to refresh.
+    ``decision`` is a ``Decision.Kind`` value; ``diff`` an edit's changes per argument
+    (``{"name": {"old": ..., "new": ...}}``); ``actions`` the decision on each action of an
+    agent request, in order: mappings with ``name``, ``kind`` and optionally ``message`` and
+    ``diff`` (one ``DecisionAction`` row each).
 
-    Raises ``ValueError`` for an unknown ``decision``; ``NotAllowed`` when ``user`` lacks
-    ``reviews.answer_interrupt`` or the workflow's ``review_permission``; ``ClaimedByOther``
-    while another reviewer's claim lasts; and what ``workflows.services.resume_run`` raises:
+    One transaction: the interrupt is resolved, the resume run queued, the ``Decision`` (and
+    its actions) written and any claim on the interrupt released together, or nothing is. After
+    commit the run's executor wakes and every open inbox is told to refresh.
+
+    Raises ``ValueError`` for an unknown ``decision`` or action kind; ``NotAllowed`` when
+    ``user`` lacks ``reviews.answer_interrupt`` or the workflow's ``review_permission``;
+    ``ClaimedByOther`` while another reviewer's claim lasts; and what ``workflows.services.resume_run`` raises:
     ``InterruptNotPending`` (already answered, e.g. a double submission) and
     ``InvalidResumeValue``.
     """
-    if decision not in Decision.Kind.values:
-        raise ValueError(f"Unknown decision {decision!r}; expected one of {Decision.Kind.values}")
+    for kind in [decision, *(action["kind"] for action in actions)]:
+        if kind not in Decision.Kind.values:
+            raise ValueError(f"Unknown decision {kind!r}; expected one of {Decision.Kind.values}")
     _check_can_answer(interrupt, user)
     try:
         with transaction.atomic():
@@ -119,8 +134,19 @@ def answer_interrupt(*, interrupt: Interrupt, user: Any, value: Any, decision: s
             if holder is not None:
                 raise ClaimedByOther(holder)
             run = workflow_services.resume_run(interrupt=interrupt, value=value, user=user)
-            Decision.objects.create(
-                interrupt=interrupt, user=user, kind=decision, value=value, run=run
+            row = Decision.objects.create(
+                interrupt=interrupt, user=user, kind=decision, value=value, diff=diff, run=run
+            )
+            DecisionAction.objects.bulk_create(
+                DecisionAction(
+                    decision=row,
+                    position=position,
+                    name=action["name"],
+                    kind=action["kind"],
+                    message=action.get("message") or "",
+                    diff=action.get("diff"),
+                )
+                for position, action in enumerate(actions)
             )
             Claim.objects.filter(interrupt=interrupt).delete()
             transaction.on_commit(_inbox_changed)

@@ -22,11 +22,13 @@ from workflows.models import Interrupt
 from workflows.views import HtmxHttpRequest, workflow_title
 
 from . import selectors, services
+from .agent_requests import InvalidDecision, classify
 from .forms import (
     AuditFilterForm,
     InboxFilterForm,
     ReviewFilterForm,
     answer_form_class,
+    audit_of,
     build_answer_form,
     buttons_of,
     decision_kind_of,
@@ -178,6 +180,9 @@ def _render_page(
     held_by_other = claims["claim"] is not None and not claims["claim_is_mine"]
     if form is None and interrupt.status == Interrupt.Status.PENDING and not missing:
         form = build_answer_form(answer_form_class(interrupt), interrupt)
+    decision = Decision.objects.select_related("user").filter(interrupt=interrupt).first()
+    form = None if held_by_other else form
+    agent_form = form if getattr(form, "agent_request", None) is not None else None
     context = {
         **claims,
         "can_answer": not missing,
@@ -185,14 +190,18 @@ def _render_page(
         "interrupt": interrupt,
         "thread": interrupt.thread,
         "workflow_title": workflow_title(interrupt.thread.workflow),
-        "decision": Decision.objects.select_related("user").filter(interrupt=interrupt).first(),
-        "form": None if held_by_other else form,
+        "decision": decision,
+        "decision_actions": list(decision.actions.all()) if decision else [],
+        "agent_request": classify(interrupt.value, interrupt.response_schema),
+        "agent_form": agent_form,
+        "form": form,
         "buttons": buttons_of(form) if form is not None else [],
         "error": error,
     }
     # An htmx POST swaps just the answer card; everything else gets the whole page.
     partial = request.htmx and request.method == "POST"
-    template = f"{PAGE}#answer-card" if partial else PAGE
+    card = "agent-answer" if agent_form is not None else "answer-card"
+    template = f"{PAGE}#{card}" if partial else PAGE
     response = render(request, template, context, status=status)
     if partial:  # claim buttons target the claim bar; a refusal replaces the whole card
         retarget(response, "#answer-card")
@@ -225,6 +234,7 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             user=request.user,
             value=resume_value_of(form),
             decision=decision_kind_of(form),
+            **audit_of(form),
         )
     except services.NotAllowed:  # a permission revoked since the check above
         return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
@@ -233,7 +243,7 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except workflow_services.InterruptNotPending:
         interrupt = _get_interrupt(pk)
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
-    except workflow_services.InvalidResumeValue as exc:
+    except (workflow_services.InvalidResumeValue, InvalidDecision) as exc:
         return _render_page(request, interrupt, form, error=str(exc), status=400)
     url = reverse("workflows:thread", args=[interrupt.thread_id])
     if request.htmx:

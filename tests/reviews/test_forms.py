@@ -31,7 +31,7 @@ def test_approve_reject():
 
 def test_text_answer():
     form = valid(TextAnswerForm({"answer": "  Make it shorter.  "}))
-    assert (form.resume_value(), form.decision_kind()) == ("Make it shorter.", "respond")
+    assert (form.resume_value(), form.decision_kind()) == ("Make it shorter.", "answer")
     assert not TextAnswerForm({"answer": ""}).is_valid()
 
 
@@ -78,7 +78,7 @@ def test_object_schema_builds_typed_fields():
             "priority": "3",
             "score": "0.5",
             "tone": "casual",
-            "tags": '["a"]',
+            "tags.0": "a",
         }
     )
     valid(form)
@@ -90,7 +90,7 @@ def test_object_schema_builds_typed_fields():
         "tone": "casual",
         "tags": ["a"],
     }
-    assert form.decision_kind() == "respond"
+    assert form.decision_kind() == "answer"
     assert form.fields["body"].help_text == "The new text"
 
     bad = form_class({"title": "", "priority": "9"})

@@ -221,7 +221,7 @@ def test_json_form_for_workflows_without_form_or_schema(
     response = client.post(answer_url(interrupt), {"value": '{"tone": "friendlier", "n": 2}'})
     assert response.status_code == 302
     decision = Decision.objects.get()
-    assert (decision.kind, decision.value) == ("respond", {"tone": "friendlier", "n": 2})
+    assert (decision.kind, decision.value) == ("answer", {"tone": "friendlier", "n": 2})
 
 
 SECTION_SCHEMA = {
