@@ -65,14 +65,17 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
 
-def _hidden_channel(name: str) -> bool:
-    """LangGraph's routing channels (``branch:to:<node>``): not shown in the dashboard."""
-    return name.startswith("branch:")
+def _hidden_channel(name: str, value: Any) -> bool:
+    """LangGraph's routing channels (``branch:to:<node>``) and an empty ``Send`` queue: not
+    shown in the dashboard."""
+    return name.startswith("branch:") or (name == "__pregel_tasks" and not value)
 
 
 def checkpoint_display(checkpoint: dict) -> dict:
     """The readable JSON stored in ``Checkpoint.data`` for a LangGraph checkpoint."""
-    values = {k: v for k, v in checkpoint.get("channel_values", {}).items() if not _hidden_channel(k)}
+    values = {
+        k: v for k, v in checkpoint.get("channel_values", {}).items() if not _hidden_channel(k, v)
+    }
     return {
         "v": checkpoint.get("v"),
         "id": checkpoint.get("id"),

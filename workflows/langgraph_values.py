@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import math
 import uuid
 from collections.abc import Mapping
@@ -32,19 +33,34 @@ def _is_message(obj: Any) -> bool:
     )
 
 
+def _argument(value: Any) -> str:
+    value = to_display(value)
+    return repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def tool_calls_display(calls: list[dict]) -> str:
+    """Tool calls as text, one line each: ``send_email(to='a@x.com', subject='Hi')``."""
+    lines = []
+    for call in calls:
+        args = call.get("args") or {}
+        shown = (", ".join(f"{k}={_argument(v)}" for k, v in args.items())
+                 if isinstance(args, dict) else _argument(args))
+        lines.append(f"{call.get('name')}({shown})")
+    return "\n".join(lines)
+
+
 def message_display(message: Any) -> dict[str, Any]:
     """A LangChain message as ``{"type": "ai" | "human" | "tool" | "system" | ...,
-    "content": str | list, "tool_calls"?: [{"name", "args", "id"}], "name"?, "tool_call_id"?,
-    "status"?}``; empty fields are left out."""
+    "content": str | list, "tool_calls"?: "name(arg='value', ...)" (a line each), "name"? (a tool's),
+    "tool_call_id"?, "status"? (unless "success")}``; empty fields are left out."""
     shown: dict[str, Any] = {"type": message.type, "content": to_display(message.content)}
     calls = getattr(message, "tool_calls", None)
     if calls:
-        shown["tool_calls"] = [
-            {"name": call.get("name"), "args": to_display(call.get("args")), "id": call.get("id")}
-            for call in calls
-        ]
+        shown["tool_calls"] = tool_calls_display(calls)
     for name in _MESSAGE_FIELDS:
         value = getattr(message, name, None)
+        if name == "name" and message.type == "ai":
+            continue  # the agent's own name, on each of its messages
         if value and not (name == "status" and value == "success"):
             shown[name] = to_display(value)
     return shown

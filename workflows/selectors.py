@@ -13,13 +13,63 @@ from .models import Checkpoint, Interrupt, PendingWrite, Thread
 _ORDER = {"input": 0, "task": 1, "interrupt": 2, "resume": 3, "error": 4, "result": 5}
 
 
-def task_name(task_path: str) -> str:
-    """The task's name from a stored ``task_path`` (its last component)."""
+PUSH_PREFIX = "~__pregel_push, "
+# a LangGraph graph's writes that are bookkeeping, not what a task produced
+LANGGRAPH_INTERNAL = ("__", "branch:")
+
+
+def task_name(task_path: str, scheduled: Any = None) -> str:
+    """The task's name from a stored ``task_path`` (its last component). A LangGraph ``Send``
+    task's path (``"~__pregel_push, <index>"``) is named by the node of that ``Send`` in
+    ``scheduled``: the ``__pregel_tasks`` channel of its checkpoint, as readable JSON."""
+    if task_path.startswith(PUSH_PREFIX) and isinstance(scheduled, list):
+        index = task_path[len(PUSH_PREFIX):].split(", ", 1)[0]
+        if index.isdigit() and int(index) < len(scheduled) and isinstance(scheduled[int(index)], dict):
+            return str(scheduled[int(index)].get("node") or "task")
     return task_path.rsplit(", ", 1)[-1] if task_path else "task"
+
+
+def scheduled_sends(values: dict) -> Any:
+    """The ``Send`` packets a LangGraph checkpoint schedules (``__pregel_tasks``), if any."""
+    return values.get("__pregel_tasks")
+
+
+def _langgraph_task_events(thread: Thread, scheduled: dict[str, Any]) -> list[dict[str, Any]]:
+    """A LangGraph graph's task events: per task, what it wrote (messages, state keys) or its
+    error; a message already shown (the agent's middleware writes it again) is left out."""
+    serde = DjangoSaver().serde
+    tasks: dict[tuple[str, str], dict[str, Any]] = {}
+    for write in PendingWrite.objects.filter(thread=thread).exclude(serde_type="").order_by("id"):
+        name = task_name(write.task_path, scheduled.get(write.checkpoint_id))
+        if name == "__start__" or write.checkpoint_ns:
+            continue  # the input (shown as such), and subgraphs' own writes
+        key = (write.checkpoint_id, write.task_id)
+        if write.channel == "__error__":
+            tasks[key] = {"id": f"write-{write.pk}", "kind": "error", "name": name,
+                          "value": serde.loads(write.value), "at": write.created_at}
+        elif not write.channel.startswith(LANGGRAPH_INTERNAL) and tasks.get(key, {}).get("kind") != "error":
+            event = tasks.setdefault(key, {"id": f"write-{write.pk}", "kind": "task", "name": name,
+                                           "value": {}, "at": write.created_at})
+            event["value"][write.channel] = serde.loads(write.value)
+    shown: list[Any] = []
+    events = []
+    for event in tasks.values():
+        if event["kind"] == "task" and isinstance(event["value"].get("messages"), list):
+            fresh = [m for m in event["value"]["messages"] if m not in shown]
+            shown.extend(fresh)
+            event["value"]["messages"] = fresh
+            event["value"] = {k: v for k, v in event["value"].items() if v != []}
+            if not event["value"]:
+                continue
+        events.append(event)
+    return events
 
 
 def thread_events(thread: Thread) -> list[dict[str, Any]]:
     """The thread's history as events, oldest first.
+
+    A LangGraph graph's thread (rows written by ``LangGraphDjangoSaver``) shows its input, then
+    one event per task with what it wrote (or its error), its interrupts and their answers.
 
     Each event is ``{"id": str, "kind": "input" | "task" | "interrupt" | "resume" | "error" |
     "result", "name": str, "value": JSON-able, "at": datetime | None}``; ``id`` is stable, so
@@ -27,8 +77,13 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
     """
     serde = DjangoSaver().serde
     events: list[dict[str, Any]] = []
+    scheduled: dict[str, Any] = {}  # a LangGraph graph's Send packets, by checkpoint id
     for ckpt in Checkpoint.objects.filter(thread=thread).order_by("checkpoint_id"):
         values = serde.loads(ckpt.data)["channel_values"]
+        if ckpt.serde_type:  # a LangGraph graph: its tasks tell the story, not its checkpoints
+            scheduled[ckpt.checkpoint_id] = scheduled_sends(values)
+            if ckpt.source != Checkpoint.Source.INPUT or ckpt.checkpoint_ns:
+                continue
         if ckpt.source in (Checkpoint.Source.INPUT, Checkpoint.Source.FORK):
             kind, name, value = "input", ("Forked with input" if ckpt.source == "fork" else "Started"), values.get("__start__")
         else:
@@ -37,7 +92,10 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             "id": f"ckpt-{ckpt.checkpoint_id}", "kind": kind, "name": name,
             "value": serde.to_display(value), "at": ckpt.created_at,
         })
-    writes = PendingWrite.objects.filter(thread=thread, channel__in=("__return__", "__error__"))
+    events += _langgraph_task_events(thread, scheduled) if scheduled else []
+    writes = PendingWrite.objects.filter(
+        thread=thread, channel__in=("__return__", "__error__"), serde_type=""
+    )
     for write in writes.order_by("id"):
         is_error = write.channel == "__error__"
         events.append({

@@ -140,7 +140,10 @@ def thread_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 # -- checkpoint history (staff) ---------------------------------------------------------------
 HISTORY_PER_PAGE = 20
 MAX_CHANGES = 30
-CHANNEL_LABELS = {"__start__": "Input", "__end__": "Returned", "__previous__": "Saved as previous"}
+CHANNEL_LABELS = {
+    "__start__": "Input", "__end__": "Returned", "__previous__": "Saved as previous",
+    "__pregel_tasks": "Scheduled tasks",  # a LangGraph graph's Send packets
+}
 DIFF_CHANNELS = ("__end__", "__previous__")
 _MISSING = object()
 
@@ -191,11 +194,14 @@ def _new_task(task_id: str) -> dict[str, Any]:
     }
 
 
-def _file_write(write: PendingWrite, value: Any, tasks: dict[str, dict[str, Any]]) -> None:
-    """File one pending write under its task: a result, an error, resume values..."""
+def _file_write(
+    write: PendingWrite, value: Any, tasks: dict[str, dict[str, Any]], scheduled: Any = None
+) -> None:
+    """File one pending write under its task: a result, an error, resume values, a LangGraph
+    node's channel writes... (``scheduled``: its checkpoint's ``Send`` packets, naming them)."""
     task = tasks.setdefault(write.task_id, _new_task(write.task_id))
     if write.task_path and not task["name"]:
-        task["name"] = selectors.task_name(write.task_path)
+        task["name"] = selectors.task_name(write.task_path, scheduled)
         task["is_entry"] = write.task_path.startswith("~__pregel_pull")
     channel = write.channel
     if channel == "__call__" and isinstance(value, dict) and not task["name"]:
@@ -208,7 +214,9 @@ def _file_write(write: PendingWrite, value: Any, tasks: dict[str, dict[str, Any]
         task["resumes"].extend(value if isinstance(value, list) else [value])
     elif channel in DIFF_CHANNELS:
         task["returned"].append((CHANNEL_LABELS[channel], value))
-    elif channel not in ("__call__", "__interrupt__", "__scheduled__"):
+    elif channel not in ("__call__", "__interrupt__", "__scheduled__", "__no_writes__") and not (
+        write.serde_type and channel.startswith("branch:")  # LangGraph's routing
+    ):
         task["other"].append((channel, value))
 
 
@@ -232,7 +240,8 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
     writes = PendingWrite.objects.filter(thread=thread, checkpoint_id__in=ids).order_by("id")
     for write in writes:
         value = serde.to_display(serde.loads(write.value))
-        _file_write(write, value, tasks_of[write.checkpoint_id])
+        scheduled = selectors.scheduled_sends(values[write.checkpoint_id])
+        _file_write(write, value, tasks_of[write.checkpoint_id], scheduled)
     interrupts = Interrupt.objects.filter(thread=thread, checkpoint_id__in=ids)
     for intr in interrupts.select_related("resolved_by").order_by("created_at", "id"):
         tasks = tasks_of[intr.checkpoint_id]
@@ -243,10 +252,14 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
         mine = values[row.checkpoint_id]
         parent = values.get(row.parent_checkpoint_id) if row.parent_checkpoint_id else None
         changes = []
-        for channel in DIFF_CHANNELS:
+        # a LangGraph graph's state is all its channels; a Flowsite entrypoint's, what it returned
+        channels = DIFF_CHANNELS if not row.serde_type else [
+            c for c in {**(parent or {}), **mine} if not c.startswith("__")
+        ]
+        for channel in channels:
             before = parent.get(channel, _MISSING) if parent is not None else _MISSING
             for change in value_changes(before, mine.get(channel, _MISSING)):
-                label = CHANNEL_LABELS[channel]
+                label = CHANNEL_LABELS.get(channel, channel)
                 change["where"] = f"{label} › {change['path']}" if change["path"] else label
                 changes.append(change)
         entries.append(

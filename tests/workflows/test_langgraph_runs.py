@@ -129,3 +129,23 @@ def test_register_refuses_what_is_neither_an_entrypoint_nor_a_graph():
         registry.register("test-plain", lambda x: x, title="Plain function")
     with pytest.raises(TypeError, match="StateGraph"):
         registry.register("test-uncompiled", StateGraph(Review), title="Not compiled")
+
+
+def test_thread_page_and_history_show_an_agents_thread_readably(reviewer_client, user_factory):
+    request = "Email the report to bob@corp.io and delete /srv/old.log"
+    thread = run_to_pause("email-assistant", {"messages": [{"role": "user", "content": request}]})
+    answer(thread, {"decisions": [{"type": "approve"}, {"type": "approve"}]})
+    client = reviewer_client(user_factory(is_staff=True))
+
+    page = client.get(f"/threads/{thread.pk}/").content.decode()
+    assert "<h1>Email the report to bob@corp.io and delete /srv/old.log" in page  # its title
+    for seen in ("File /srv/old.log deleted.", "Email sent to bob@corp.io",
+                 "send_email(to=&#x27;bob@corp.io&#x27;, subject=&#x27;Quarterly report&#x27;", "Here is what happened:"):
+        assert seen in page
+    # tasks named by their node, the Send-scheduled tool node included; no raw objects
+    assert ">model<" in page and ">tools<" in page
+    assert "AIMessage(" not in page and "branch:to" not in page
+
+    history = client.get(f"/threads/{thread.pk}/history/").content.decode()
+    assert "Scheduled tasks" in history and "messages › [3].content" in history  # state diffs
+    assert "AIMessage(" not in history and "branch:to" not in history

@@ -86,8 +86,7 @@ def test_langchain_messages_send_interrupt_and_command_round_trip():
 
     shown = JsonPlusSerializer().loads(row.data)["channel_values"]
     assert shown["messages"][1] == {
-        "type": "ai", "content": "",
-        "tool_calls": [{"name": "send_email", "args": {"to": "a@x.com"}, "id": "c1"}],
+        "type": "ai", "content": "", "tool_calls": "send_email(to='a@x.com')",
     }
     assert shown["messages"][2] == {
         "type": "tool", "content": "Sent", "name": "send_email", "tool_call_id": "c1"

@@ -61,16 +61,28 @@ def pretty_json(value: Any) -> str:
 
 @register.filter
 def summary(value: Any, length: int = 140) -> str:
-    """A one-line text summary of a value, for lists and titles."""
+    """A one-line text summary of a value, for lists and titles: a string; a dict's first string
+    value; else the longest string inside (e.g. a message's content in ``{"messages": [...]}``);
+    else JSON."""
     if isinstance(value, str):
         text = value
-    elif isinstance(value, dict):
-        texts = [v for v in value.values() if isinstance(v, str)]
-        text = texts[0] if texts else json.dumps(value, ensure_ascii=False, default=str)
     else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        texts = [v for v in value.values() if isinstance(v, str)] if isinstance(value, dict) else []
+        text = texts[0] if texts else max(_strings(value), key=len, default=None)
+        if text is None:
+            text = json.dumps(value, ensure_ascii=False, default=str)
     text = " ".join(text.split())
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def _strings(value: Any, depth: int = 0) -> list[str]:
+    """The strings inside nested dicts and lists (a few levels deep)."""
+    if isinstance(value, str):
+        return [value]
+    if depth > 4:
+        return []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return [text for item in items for text in _strings(item, depth + 1)]
 
 
 EVENT_LABELS = {
