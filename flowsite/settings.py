@@ -2,10 +2,14 @@
 
 Environment variables:
 - ``DATABASE_URL``: database (default: the SQLite file ``var/db.sqlite3``); ``postgres://...`` uses psycopg 3.
-- ``REDIS_URL``: when set, Channels uses ``channels-redis``; otherwise the in-memory layer.
+- ``REDIS_URL``: when set, Channels uses ``channels-redis`` and the ``live`` cache Redis; otherwise
+  the in-memory layer and a database cache table (``manage.py createcachetable``).
 - ``SECRET_KEY``, ``DEBUG`` (``1``/``0``, default ``1``), ``ALLOWED_HOSTS`` (comma-separated).
 - ``FLOWSITE_EXECUTOR``: ``inprocess`` (default: runs execute in the server process) or
-  ``external`` (runs wait in the database for ``manage.py run_executor`` workers).
+  ``external`` (runs wait in the database for ``manage.py run_executor`` workers);
+  ``FLOWSITE_EXECUTOR_CONCURRENCY``: runs executed at once in process (default 8).
+- ``FLOWSITE_CHAT_MODEL``: ``provider:model`` for the streaming essay example (default: a fake
+  streaming chat model, offline).
 """
 
 import os
@@ -106,7 +110,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The text model calls are writing, kept while it streams (workflows.live) where every server
+# process and executor reads it: Redis with REDIS_URL, else a database table (createcachetable).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "live": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "flowsite_live_text"}
+    ),
+}
+
 FLOWSITE_EXECUTOR = os.environ.get("FLOWSITE_EXECUTOR", "inprocess")
+FLOWSITE_EXECUTOR_CONCURRENCY = int(os.environ.get("FLOWSITE_EXECUTOR_CONCURRENCY", "8"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,9 +1,11 @@
 """The site's example workflows, registered for the dashboard.
 
 ``essay_review`` is the seed's essay example (LangGraph functional API overview) with a progress
-message streamed from its task; ``parallel_review`` fans out one review per section, in parallel,
-each its own interrupt with a JSON Schema for the answer; ``email-assistant`` is a LangChain
-agent (``create_agent`` + ``HumanInTheLoopMiddleware``, a LangGraph graph: see
+message streamed from its task; ``streaming_essay_review`` is the same review with the essay
+written by a chat model that streams its tokens (an ``async def`` entrypoint and task; the thread
+page shows the text as it is written); ``parallel_review`` fans out one review per section, in
+parallel, each its own interrupt with a JSON Schema for the answer; ``email-assistant`` is a
+LangChain agent (``create_agent`` + ``HumanInTheLoopMiddleware``, a LangGraph graph: see
 ``flowsite/email_assistant.py``) whose tool calls a reviewer approves, edits or rejects.
 """
 
@@ -13,6 +15,8 @@ from django import forms
 
 from reviews.forms import ApproveRejectForm
 from workflows import DjangoSaver, entrypoint, get_stream_writer, interrupt, registry, task
+
+from .chat_models import chat_model
 
 checkpointer = DjangoSaver()
 logger = logging.getLogger(__name__)
@@ -45,6 +49,28 @@ def essay_review(topic: str) -> dict:
         "essay": essay,  # The essay that was generated
         "is_approved": is_approved,  # Response from HIL
     }
+
+
+# -- essay review, written by a streaming chat model ------------------------------------------
+@task
+async def write_essay_with_model(topic: str) -> str:
+    """Have a chat model write an essay about ``topic``; its tokens stream as they come."""
+    model = chat_model(topic)
+    writer = get_stream_writer()
+    parts = []
+    async for chunk in model.astream([("user", f"Write a short essay about {topic}.")]):
+        if isinstance(chunk.content, str) and chunk.content:
+            writer(chunk.content)  # a string: the thread page joins it into one growing text
+            parts.append(chunk.content)
+    return "".join(parts)
+
+
+@entrypoint(checkpointer=checkpointer)
+async def streaming_essay_review(topic: str) -> dict:
+    """Write an essay with a chat model and ask a human to review it."""
+    essay = await write_essay_with_model(topic)
+    is_approved = interrupt({"essay": essay, "action": "Please approve/reject the essay"})
+    return {"essay": essay, "is_approved": is_approved}
 
 
 class TopicForm(forms.Form):
@@ -114,6 +140,16 @@ registry.register(
     essay_review,
     title="Essay review",
     description="Writes an essay on a topic and asks a reviewer to approve or reject it.",
+    input_form=TopicForm,
+    build_input=lambda data: data["topic"],
+    resume_form=ApproveRejectForm,
+)
+registry.register(
+    "streaming-essay-review",
+    streaming_essay_review,
+    title="Streaming essay review",
+    description="A chat model writes the essay, token by token, live on the thread page; a "
+    "reviewer approves or rejects it.",
     input_form=TopicForm,
     build_input=lambda data: data["topic"],
     resume_form=ApproveRejectForm,

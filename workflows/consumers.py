@@ -8,6 +8,11 @@ htmx's ws extension swaps out-of-band by id:
   (status, pending interrupts, outcome, timeline), so a reconnecting browser misses nothing;
 * ``thread.chunk`` (``updates``): the chunk as timeline entries appended to ``#timeline``;
   ``custom``: a line in the live activity log and the progress text;
+* ``thread.text`` (``workflows.live``): text a model call is writing, appended in place to its
+  block (one growing block per call, labelled with its task, a cursor at its end). Each message
+  says where its text starts (``offset``): what this browser has is dropped, a gap (a lost
+  message) re-sends the block as stored; on connect the blocks come from the ``live`` cache;
+* ``thread.text_end``: the blocks of a finished task go (the timeline shows its result);
 * ``thread.status``: the state from the database again, which replaces the live entries with
   the durable timeline and shows the Review links or the result.
 
@@ -23,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import registry
+from . import live, registry
 from .models import Thread
 
 TEMPLATE = "workflows/thread.html"
@@ -102,11 +107,12 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             return
         self.group_name, self.entrypoint_name = found
         self.seen: set[tuple[Any, Any]] = set()
+        self.text_sent: dict[str, int] = {}  # live text block id -> characters this browser has
         # Join first, then read the state: a chunk sent in between arrives after it (at worst
         # twice, never lost).
         await self.channel_layer.group_add(self.group_name, self.channel_name)
         await self.accept()
-        await self.send(text_data=await self.render_state())
+        await self.send_state()
 
     async def disconnect(self, code: int) -> None:
         if self.group_name:
@@ -125,11 +131,43 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if html:
             await self.send(text_data=html)
 
+    async def thread_text(self, message: dict[str, Any]) -> None:
+        block, text = str(message.get("block")), str(message.get("text") or "")
+        offset = int(message.get("offset") or 0)
+        sent = self.text_sent.get(block)
+        if sent is None and offset == 0:
+            html = render_to_string(f"{TEMPLATE}#live-block-append", {"block": {
+                "id": block, "task": message.get("task"), "text": text}})
+            self.text_sent[block] = len(text)
+        elif sent is not None and offset <= sent:
+            tail = text[sent - offset:]
+            if not tail:
+                return  # this browser has it already (it connected in the middle)
+            html = render_to_string(f"{TEMPLATE}#live-text-append", {"block_id": block, "text": tail})
+            self.text_sent[block] = sent + len(tail)
+        else:  # a message was lost, or this block began before the page's state was read
+            stored = next((b for b in await self.load_live_blocks() if b["id"] == block), None)
+            if stored is None:
+                return  # the block has ended meanwhile
+            partial = "live-block-append" if sent is None else "live-block"
+            html = render_to_string(f"{TEMPLATE}#{partial}", {"block": stored})
+            self.text_sent[block] = len(stored["text"])
+        await self.send(text_data=html)
+
+    async def thread_text_end(self, message: dict[str, Any]) -> None:
+        ended = [b for b in message.get("blocks") or () if self.text_sent.pop(str(b), None) is not None]
+        if ended:
+            await self.send(text_data=render_to_string(f"{TEMPLATE}#live-block-end", {"blocks": ended}))
+
     async def thread_status(self, message: dict[str, Any]) -> None:
         # The database has the outcome already (the executor announces after commit), and it
         # wins over a message that arrives late.
-        html = await self.render_state()
+        await self.send_state()
+
+    async def send_state(self) -> None:
+        html, blocks = await self.render_state()
         if html:
+            self.text_sent = {b["id"]: len(b["text"]) for b in blocks}
             await self.send(text_data=html)
 
     # -- database --------------------------------------------------------------------------------
@@ -145,10 +183,16 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         return thread.group_name, entrypoint_name
 
     @database_sync_to_async
-    def render_state(self) -> str:
+    def render_state(self) -> tuple[str, list[dict]]:
+        """The page's state partials, and the live text blocks they show."""
         from .views import thread_page_context
 
         thread = Thread.objects.select_related("created_by").filter(pk=self.thread_pk).first()
         if thread is None:
-            return ""
-        return render_to_string(f"{TEMPLATE}#state", thread_page_context(thread))
+            return "", []
+        context = thread_page_context(thread)
+        return render_to_string(f"{TEMPLATE}#state", context), context["live_blocks"]
+
+    @database_sync_to_async
+    def load_live_blocks(self) -> list[dict]:
+        return live.live_blocks(self.thread_pk)

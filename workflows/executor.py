@@ -6,15 +6,21 @@ The database is the queue and the source of truth (channel-layer delivery is at-
 * an executor *claims* the run with a conditional update (queued -> running), refused while
   another run of the same thread is running (the thread row is locked first on PostgreSQL;
   SQLite's IMMEDIATE transactions serialise writers), then iterates the workflow's
-  ``stream(..., stream_mode=["updates", "custom"])`` on its Django checkpointer
-  (``workflows.adapters``: a Flowsite entrypoint or a LangGraph graph);
-* each chunk goes to the channel-layer group ``thread.<pk>`` as primitives; thread pages render it;
+  ``astream(..., stream_mode=STREAM_MODES)`` on its Django checkpointer (``workflows.adapters``:
+  a Flowsite entrypoint, sync or ``async def``, or a LangGraph graph);
+* each chunk goes to the channel-layer group ``thread.<pk>`` as primitives; thread pages render it.
+  Text being written (``messages`` chunks, ``custom`` strings) goes through ``workflows.live``:
+  coalesced into one growing block per model call, kept in the ``live`` cache for reconnects;
 * the outcome (interrupted / success / error) is written in one transaction, then announced.
 
-Two ways to execute, calling the same :func:`execute_run`:
+Every run executes as a task on one event loop per process (the *executor loop*, a daemon
+thread started lazily per PID: loops and pools do not survive ``fork``), so many runs stream at
+once without a thread each waiting on them; the ORM work around a run goes to a few executor
+database threads (never a consumer's ``thread_sensitive`` thread). Two ways to execute, calling
+the same :func:`aexecute_run`:
 
-* ``FLOWSITE_EXECUTOR="inprocess"`` (default): a thread pool inside the server process, started
-  lazily per PID (pools do not survive ``fork``). With the in-memory channel layer, sends are
+* ``FLOWSITE_EXECUTOR="inprocess"`` (default): inside the server process, at most
+  ``FLOWSITE_EXECUTOR_CONCURRENCY`` (8) at once. With the in-memory channel layer, sends are
   handed to the server's event loop (bound by ``flowsite.asgi``) because that layer is not
   thread-safe.
 * ``"external"``: ``manage.py run_executor`` processes poll the database for queued runs
@@ -29,7 +35,9 @@ import concurrent.futures
 import logging
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -40,13 +48,16 @@ from django.db import close_old_connections, connection, connections, transactio
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from . import live
 from .runtime.pool import Heartbeat, PerProcess, io_workers
 
 logger = logging.getLogger("workflows.executor")
 
 INBOX_GROUP = "inbox"
 LEASE = timedelta(minutes=10)
-STREAM_MODES = ["updates", "custom"]
+# "tasks" tells which task a custom string belongs to and when a live text block ends
+STREAM_MODES = ["updates", "custom", "messages", "tasks"]
+SEND_TIMEOUT = 10.0  # seconds
 
 _loop: tuple[int, asyncio.AbstractEventLoop] | None = None
 
@@ -68,7 +79,7 @@ def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
         return
     _loop = (os.getpid(), loop)
     if settings.FLOWSITE_EXECUTOR == "inprocess":
-        _pool_executor().submit(recover)
+        _db_threads().submit(recover)
 
 
 def group_send(group: str, message: dict) -> None:
@@ -90,21 +101,78 @@ def group_send(group: str, message: dict) -> None:
         logger.exception("could not send %s to %s", message.get("type"), group)
 
 
-# -- waking executors -------------------------------------------------------------------------
-_executors = PerProcess(
-    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="workflows-executor")
+async def agroup_send(group: str, message: dict) -> None:
+    """:func:`group_send` for coroutines: on the server's loop when one is bound in this process
+    (the in-memory layer lives there), else on the running loop. Best effort, never raises."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        bound = _loop
+        if bound and bound[0] == os.getpid() and bound[1].is_running() \
+                and bound[1] is not asyncio.get_running_loop():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), bound[1])
+            await asyncio.wait_for(asyncio.wrap_future(future), SEND_TIMEOUT)
+        else:
+            await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
+    except Exception:
+        logger.exception("could not send %s to %s", message.get("type"), group)
+
+
+# -- the executor loop and its database threads ----------------------------------------------
+def _start_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="workflows-executor-loop", daemon=True).start()
+    return loop
+
+
+_executor_loop = PerProcess(_start_loop)
+_db_pool = PerProcess(
+    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="workflows-executor-db")
 )
+_slots = PerProcess(lambda: asyncio.Semaphore(getattr(settings, "FLOWSITE_EXECUTOR_CONCURRENCY", 8)))
 
 
-def _pool_executor() -> concurrent.futures.ThreadPoolExecutor:
-    return _executors.get()
+def executor_loop() -> asyncio.AbstractEventLoop:
+    """This process's executor loop (started on first use)."""
+    return _executor_loop.get()
+
+
+def _db_threads() -> concurrent.futures.ThreadPoolExecutor:
+    return _db_pool.get()
+
+
+def _closing(fn: Callable, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    finally:
+        close_old_connections()
+
+
+async def _db(fn: Callable, *args: Any) -> Any:
+    """Run blocking ORM code of the executor on its database threads; their connections follow
+    ``CONN_MAX_AGE`` (closed after each call in tests)."""
+    return await asyncio.get_running_loop().run_in_executor(_db_threads(), _closing, fn, *args)
+
+
+def submit(run_id: Any, *, claimed: bool = False) -> concurrent.futures.Future:
+    """Schedule a run on the executor loop; the future gives its final status (``None``: not
+    claimed). ``claimed``: this worker has claimed it already (``run_executor``)."""
+    coro = aexecute_claimed(run_id) if claimed else aexecute_run(run_id)
+    return asyncio.run_coroutine_threadsafe(coro, executor_loop())
+
+
+# -- waking executors -------------------------------------------------------------------------
+async def _execute_inprocess(run_id: Any) -> str | None:
+    async with _slots.get():
+        return await aexecute_run(run_id)
 
 
 def wake(run_id: Any) -> None:
     """Have an executor pick up ``run_id``: in this process (``inprocess``), or leave it queued
     for ``run_executor`` workers, which poll the database (``external``)."""
     if settings.FLOWSITE_EXECUTOR == "inprocess":
-        _pool_executor().submit(execute_run, run_id)
+        asyncio.run_coroutine_threadsafe(_execute_inprocess(run_id), executor_loop())
 
 
 def wake_on_commit(run_id: Any) -> None:
@@ -222,39 +290,53 @@ def _command(run: Any, adapter: Any, config: dict, serde: Any) -> Any:
 
 
 def execute_run(run_id: Any) -> str | None:
+    """Claim and execute one run on the executor loop and wait for it (from sync code: tests,
+    scripts); returns its final status, or ``None`` if not claimed. Never raises."""
+    return submit(run_id).result()
+
+
+def execute_claimed(run_id: Any) -> str | None:
+    """:func:`aexecute_claimed` from sync code, waiting for it."""
+    return submit(run_id, claimed=True).result()
+
+
+def _claim_closing(run_id: Any) -> bool:
+    close_old_connections()
+    return claim(run_id)
+
+
+async def aexecute_run(run_id: Any) -> str | None:
     """Claim and execute one run; returns its final status, or ``None`` if not claimed.
 
     Never raises: a failing workflow marks the run and its thread ``error``.
     """
-    close_old_connections()
     try:
-        claimed = claim(run_id)
+        claimed = await _db(_claim_closing, run_id)
     except Exception:
         logger.exception("could not claim run %s", run_id)
-        connections.close_all()
         return None
     if not claimed:
-        connections.close_all()
         return None
-    return execute_claimed(run_id)
+    return await aexecute_claimed(run_id)
 
 
-def execute_claimed(run_id: Any) -> str | None:
+async def aexecute_claimed(run_id: Any) -> str | None:
     """Execute a run this worker has claimed, then wake the thread's next queued run."""
     try:
         with Heartbeat(lambda: _renew_lease(run_id)):
-            return _execute_claimed(run_id)
+            return await _execute_claimed(run_id)
     except BaseException as exc:
         logger.exception("executor failed on run %s", run_id)
-        _give_up(run_id, exc)
+        await _db(_give_up, run_id, exc)
+        if not isinstance(exc, Exception):
+            raise
         return None
     finally:
         try:
-            _wake_next_of_thread(run_id)
+            await _db(_wake_next_of_thread, run_id)
         finally:
-            connections.close_all()
             # the checkpointer's I/O threads: drop broken or expired connections
-            io_workers().run_everywhere(close_old_connections)
+            await _db(io_workers().run_everywhere, close_old_connections)
 
 
 def _renew_lease(run_id: Any) -> None:
@@ -284,39 +366,87 @@ def _give_up(run_id: Any, exc: BaseException) -> None:
         logger.exception("could not record the failure of run %s", run_id)
 
 
-def _execute_claimed(run_id: Any) -> str:
-    from . import adapters, registry
-    from .checkpointer import DjangoSaver
+def _load_run(run_id: Any) -> Any:
     from .models import Run
 
-    run = Run.objects.select_related("thread").get(pk=run_id)
+    return Run.objects.select_related("thread").get(pk=run_id)
+
+
+def _prepare(run: Any) -> tuple[Any, dict, Any]:
+    """The workflow to run (a Flowsite entrypoint or a LangGraph graph, on its Django
+    checkpointer), its config and its input for ``run``."""
+    from . import adapters, registry
+
+    adapter = adapters.adapter_for(registry.get(run.thread.workflow))
+    config = {"configurable": {"thread_id": run.thread.thread_id}}
+    return adapter, config, _command(run, adapter, config, thread_serde())
+
+
+async def _execute_claimed(run_id: Any) -> str:
+    from .models import Run
+
+    run = await _db(_load_run, run_id)
     thread = run.thread
     group = thread.group_name
-    serde = DjangoSaver().serde  # runs' inputs and answers are stored in its JSON
-    group_send(group, {"type": "thread.status", "run_id": str(run.pk), "status": "running",
-                       "result": None, "error": ""})
+    serde = thread_serde()
+    await agroup_send(group, {"type": "thread.status", "run_id": str(run.pk), "status": "running",
+                              "result": None, "error": ""})
     try:
-        # a Flowsite entrypoint or a LangGraph graph, on its Django checkpointer
-        adapter = adapters.adapter_for(registry.get(thread.workflow))
-        config = {"configurable": {"thread_id": thread.thread_id}}
-        command = _command(run, adapter, config, serde)
-        seq = 0
-        for mode, chunk in adapter.stream(command, config, stream_mode=STREAM_MODES):
+        adapter, config, command = await _db(_prepare, run)
+        await _stream(run, adapter, command, config)
+        state = await _db(adapter.get_state, config)
+    except Exception as exc:
+        logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
+        return await _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")
+    if state.interrupts:
+        return await _finish(run, Run.Status.INTERRUPTED, result=None, error="")
+    return await _finish(run, Run.Status.SUCCESS, result=adapter.display(state.values), error="")
+
+
+def thread_serde() -> Any:
+    """The serializer of runs' inputs and answers (``DjangoSaver``'s JSON)."""
+    from .checkpointer import DjangoSaver
+
+    return DjangoSaver().serde
+
+
+async def _stream(run: Any, adapter: Any, command: Any, config: dict) -> None:
+    """Iterate the run's ``astream`` on this loop and send its chunks to the thread's group:
+    live text through :class:`workflows.live.LiveText`, everything else as ``thread.chunk``."""
+    group = run.thread.group_name
+
+    async def send(message: dict) -> None:
+        await agroup_send(group, message)
+
+    seq = 0
+    text = live.LiveText(
+        thread_pk=run.thread_id, run_id=str(run.pk), entrypoint=adapter.name, send=send, offload=_db,
+    )
+    async with text:
+        async for mode, chunk in adapter.astream(command, config, stream_mode=STREAM_MODES):
+            if text.feed(mode, chunk):
+                continue
             seq += 1
-            group_send(group, {
+            await send({
                 "type": "thread.chunk", "run_id": str(run.pk), "seq": seq, "mode": mode,
                 "chunk": adapter.display_chunk(mode, chunk),
             })
-        state = adapter.get_state(config)
-    except Exception as exc:
-        logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
-        return _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")
-    if state.interrupts:
-        return _finish(run, Run.Status.INTERRUPTED, result=None, error="")
-    return _finish(run, Run.Status.SUCCESS, result=adapter.display(state.values), error="")
 
 
-def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
+async def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
+    """Record the run's outcome (one transaction), then announce it to its thread and the inbox."""
+    fields = await _db(_record_outcome, run, status, result, error)
+    if fields is not None:
+        await agroup_send(f"thread.{run.thread_id}", {
+            "type": "thread.status", "run_id": str(run.pk), "status": fields["status"],
+            "result": result, "error": error,
+        })
+        await agroup_send(INBOX_GROUP, {"type": "inbox.changed"})
+    return status
+
+
+def _record_outcome(run: Any, status: str, result: Any, error: str) -> dict | None:
+    """The thread's new fields, or ``None`` when the run is no longer this worker's."""
     from .models import Interrupt, Run, Thread
 
     thread_status = {
@@ -329,7 +459,7 @@ def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
         mine = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=worker_name())
         if not mine.update(status=status, finished_at=now, error=error, lease_expires_at=None):
             logger.warning("run %s is no longer this worker's: its outcome is not recorded", run.pk)
-            return status
+            return None
         fields: dict[str, Any] = {"status": thread_status, "error": error, "updated_at": now}
         if status == Run.Status.SUCCESS:
             fields["result"] = result
@@ -341,12 +471,7 @@ def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
         ).exists():
             fields["status"] = Thread.Status.RUNNING  # another answer is already queued
         Thread.objects.filter(pk=run.thread_id).update(**fields)
-    group_send(f"thread.{run.thread_id}", {
-        "type": "thread.status", "run_id": str(run.pk), "status": fields["status"],
-        "result": result, "error": error,
-    })
-    group_send(INBOX_GROUP, {"type": "inbox.changed"})
-    return status
+    return fields
 
 
 def _wake_next_of_thread(run_id: Any) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import registry, selectors, services
+from . import live, registry, selectors, services
 from .checkpointer import DjangoSaver
 from .models import Checkpoint, Interrupt, PendingWrite, Thread
 
@@ -44,6 +44,8 @@ def thread_page_context(thread: Thread) -> dict[str, Any]:
         "pending": list(
             Interrupt.objects.pending().filter(thread=thread).order_by("created_at", "id")
         ),
+        # the text model calls are writing now (kept in the "live" cache while it streams)
+        "live_blocks": live.live_blocks(thread.pk) if thread.status == Thread.Status.RUNNING else [],
     }
 
 

@@ -2,7 +2,9 @@
 
 For the scale-out setup (``FLOWSITE_EXECUTOR=external``, PostgreSQL, ``REDIS_URL`` so that chunks
 reach browsers across processes). Several workers may run at once: runs are claimed with
-a conditional update (the thread row locked first on PostgreSQL).
+a conditional update (the thread row locked first on PostgreSQL). This process polls the
+database; the claimed runs (sync and ``async def`` entrypoints) execute on its executor loop,
+``--concurrency`` at once.
 """
 
 import concurrent.futures
@@ -29,9 +31,9 @@ class Command(BaseCommand):
     def handle(self, *args, concurrency: int, poll: float, once: bool, **options):
         executor.recover()
         self.stdout.write(f"run_executor {executor.worker_name()}: {concurrency} at once")
-        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-            running: set[concurrent.futures.Future] = set()
-            last_recovery = time.monotonic()
+        running: set[concurrent.futures.Future] = set()
+        last_recovery = time.monotonic()
+        try:
             while True:
                 running = {f for f in running if not f.done()}
                 close_old_connections()
@@ -45,8 +47,10 @@ class Command(BaseCommand):
                     connections.close_all()
                     run_id = None
                 if run_id is not None:
-                    running.add(pool.submit(executor.execute_claimed, run_id))
+                    running.add(executor.submit(run_id, claimed=True))
                     continue
                 if once and not running:
                     return
                 time.sleep(poll)
+        finally:
+            concurrent.futures.wait(running)
