@@ -388,7 +388,6 @@ async def _execute_claimed(run_id: Any) -> str:
     run = await _db(_load_run, run_id)
     thread = run.thread
     group = thread.group_name
-    serde = thread_serde()
     await agroup_send(group, {"type": "thread.status", "run_id": str(run.pk), "status": "running",
                               "result": None, "error": ""})
     try:
