@@ -200,3 +200,48 @@ def test_message_text_takes_ai_text_only():
     assert live.message_text((AIMessageChunk(content="", id="m1"), meta)) is None  # a tool call
     assert live.message_text((ToolMessage(content="42", tool_call_id="c"), meta)) is None
     assert live.message_text("not a messages chunk") is None
+
+
+async def test_custom_strings_join_per_task_and_other_custom_chunks_stay_rows(thread_factory):
+    """``get_stream_writer()`` strings from a Flowsite task join into one block named after the
+    task (LangGraph's custom chunks do not name it: the ``tasks`` mode tells); a dict stays a
+    chunk of its own."""
+    from workflows import InMemorySaver, entrypoint, get_stream_writer, task
+
+    @task
+    def spell(word: str) -> str:
+        writer = get_stream_writer()
+        writer({"progress": "spelling"})
+        for letter in word:
+            writer(letter)
+        return word
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def speller(word: str) -> str:
+        return spell(word).result()
+
+    thread = await sync_to_async(thread_factory)(status=Thread.Status.RUNNING)
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def offload(fn, *args):
+        return await sync_to_async(fn, thread_sensitive=False)(*args)
+
+    others = []
+    config = {"configurable": {"thread_id": "t-custom"}}
+    async with live.LiveText(
+        thread_pk=thread.pk, run_id="r2", entrypoint="speller", send=send, offload=offload
+    ) as text:
+        async for mode, chunk in speller.astream("otter", config, stream_mode=executor.STREAM_MODES):
+            if not text.feed(mode, chunk):
+                others.append((mode, chunk))
+    pieces = [m for m in sent if m["type"] == "thread.text"]
+    assert {m["task"] for m in pieces} == {"spell"} and len({m["block"] for m in pieces}) == 1
+    assert "".join(m["text"] for m in pieces) == "otter"
+    assert [m["blocks"] for m in sent if m["type"] == "thread.text_end"] == [[pieces[0]["block"]]]
+    assert others == [
+        ("custom", {"progress": "spelling"}), ("updates", {"spell": "otter"}),
+        ("updates", {"speller": "otter"}),
+    ]
