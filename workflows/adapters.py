@@ -97,7 +97,7 @@ class FlowsiteAdapter(WorkflowAdapter):
         saver = entrypoint.checkpointer
         if not isinstance(saver, DjangoSaver):
             saver = DjangoSaver()
-            entrypoint = entrypoint.copy(checkpointer=saver)
+            entrypoint = entrypoint.copy({"checkpointer": saver})
         super().__init__(entrypoint)
         self._serde = saver.serde
 

@@ -126,8 +126,9 @@ def test_parallel_interrupts_answered_together_in_flowsite(saver_factory):
 
 @pytest.mark.parametrize("api", APIS, ids=API_IDS)
 def test_unknown_interrupt_id_in_resume_map(api, saver_factory):
-    """Deliberate difference: LangGraph ignores ids that match no pending interrupt (the run just
-    interrupts again); Flowsite raises ValueError naming them and writes nothing."""
+    """Deliberate difference: LangGraph (outside its strict resume mode) ignores ids that match no
+    pending interrupt (the run just interrupts again); Flowsite is always strict: it raises
+    ``UnknownInterruptError`` (a ``ValueError``) naming them and writes nothing."""
     wf = build_multi(api, saver_factory(api), [])
     c = cfg("t")
     first = wf.invoke("x", c)
@@ -136,11 +137,90 @@ def test_unknown_interrupt_id_in_resume_map(api, saver_factory):
     if api is LANGGRAPH:
         assert interrupt_ids(result) == interrupt_ids(first)
     else:
-        assert result[:2] == ("raises", "ValueError")
-        assert unknown in result[2]
+        assert result == (
+            "raises", "UnknownInterruptError", f"Unknown or already-consumed interrupt: {unknown}"
+        )
     # the thread still waits on the same interrupt
     assert interrupt_ids(wf.get_state(c).interrupts) == interrupt_ids(first)
     assert interrupt_ids(wf.invoke(api.Command(resume="A"), c)) != interrupt_ids(first)
+
+
+STRICT = {"__pregel_strict_resume": True}
+
+
+def test_strict_resume_mode(saver_factory):
+    """LangGraph 1.2.20's strict resume mode (``configurable["__pregel_strict_resume"]``): each
+    ``interrupt()`` in a task has its own id, so an answer retried after the task asked its next
+    question is refused (``UnknownInterruptError``, reason ``not_pending``) instead of answering
+    that question; an empty map (``empty_map``) and one value for several pending interrupts
+    (``ambiguous``) are refused too. Nothing is written: the thread still waits."""
+
+    def scenario(api, saver):
+        errors = __import__(
+            "workflows" if api is FLOWSITE else "langgraph.errors", fromlist=["x"]
+        )
+        bodies: list = []
+        wf = build_multi(api, saver, bodies)
+        c = cfg("t", **STRICT)
+        first = wf.invoke("x", c)
+        (q1,) = first["__interrupt__"]
+        out = [first, wf.invoke(api.Command(resume={q1.id: "A"}), c)]
+
+        def refused(resume):
+            try:
+                wf.invoke(api.Command(resume=resume), c)
+            except errors.UnknownInterruptError as exc:
+                message = str(exc).replace(q1.id, "<q1>")
+                return [type(exc).__name__, message, exc.reason, exc.interrupt_ids,
+                        exc.pending_ids]
+            return "accepted"
+
+        out.append(refused({q1.id: "A again"}))  # retried: q1 is answered, q2 is pending
+        out.append(refused({}))
+        out.append(wf.get_state(c).interrupts)
+        out.append(wf.invoke(api.Command(resume="B"), c))
+        out.append(bodies)
+        return out
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[2][:3] == [
+        "UnknownInterruptError", "Unknown or already-consumed interrupt: <q1>", "not_pending"
+    ]
+    assert t[3][:3] == ["UnknownInterruptError", "The resume map names no interrupt", "empty_map"]
+
+
+def test_strict_resume_refuses_an_ambiguous_value(saver_factory):
+    """Strict mode: a plain value while two interrupts (of two parallel tasks) are pending is
+    ``UnknownInterruptError`` (``ambiguous``); outside it, LangGraph's ``RuntimeError``."""
+
+    def scenario(api, saver):
+        errors = __import__(
+            "workflows" if api is FLOWSITE else "langgraph.errors", fromlist=["x"]
+        )
+
+        @api.task
+        def ask(topic: str) -> str:
+            return api.interrupt(topic)
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: str) -> list:
+            return [f.result() for f in [ask("a"), ask("b")]]
+
+        out = []
+        for thread, extra in (("strict", STRICT), ("lax", {})):
+            c = cfg(thread, **extra)
+            wf.invoke("x", c)
+            try:
+                wf.invoke(api.Command(resume="v"), c)
+            except errors.UnknownInterruptError as exc:
+                out.append([type(exc).__name__, exc.reason, len(exc.pending_ids)])
+            except RuntimeError as exc:
+                out.append([type(exc).__name__, str(exc)[:60]])
+        return out
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[0] == ["UnknownInterruptError", "ambiguous", 2]
+    assert t[1][0] == "RuntimeError"
 
 
 def test_interrupt_ids_follow_the_reference_formula(saver_factory):

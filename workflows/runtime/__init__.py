@@ -3,19 +3,28 @@
 from .checkpoint import BaseCheckpointSaver, CheckpointTuple, InMemorySaver
 from .context import get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .func import Pregel, entrypoint, task
+from .scope import RunControl, Runtime
 from .serde import JsonPlusSerializer, register_type
 from .types import (
     Command,
     EmptyInputError,
+    GraphDrained,
     GraphInterrupt,
     GraphOutput,
     Interrupt,
+    InvalidUpdateError,
+    LangGraphDeprecatedSinceV05,
+    LangGraphDeprecatedSinceV10,
+    LangGraphDeprecationWarning,
     NodeTimeoutError,
     NondeterminismError,
     PregelTask,
     RetryPolicy,
     StateSnapshot,
+    StateUpdate,
     ThreadBusyError,
+    TimeoutPolicy,
+    UnknownInterruptError,
 )
 
 MemorySaver = InMemorySaver  # LangGraph's older name
@@ -25,19 +34,29 @@ __all__ = [
     "CheckpointTuple",
     "Command",
     "EmptyInputError",
+    "GraphDrained",
     "GraphInterrupt",
     "GraphOutput",
     "InMemorySaver",
     "Interrupt",
+    "InvalidUpdateError",
     "JsonPlusSerializer",
+    "LangGraphDeprecatedSinceV05",
+    "LangGraphDeprecatedSinceV10",
+    "LangGraphDeprecationWarning",
     "MemorySaver",
     "NodeTimeoutError",
     "NondeterminismError",
     "Pregel",
     "PregelTask",
     "RetryPolicy",
+    "RunControl",
+    "Runtime",
     "StateSnapshot",
+    "StateUpdate",
     "ThreadBusyError",
+    "TimeoutPolicy",
+    "UnknownInterruptError",
     "entrypoint",
     "get_config",
     "get_runtime",

@@ -58,7 +58,7 @@ def checked_call(
     if recorded is None:
         return call
     _recorded_id, before = recorded
-    where = _position(loop.graph.name, parent, path)
+    where = _position(loop.graph.node_name, parent, path)
     if before.get("name") != task.name:
         exc = NondeterminismError(
             f"Nondeterministic replay at {where}: the resumed body called task "

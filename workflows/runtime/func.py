@@ -24,10 +24,19 @@ from .annotations import (
 )
 from .checkpoint import BaseCheckpointSaver
 from .checkpoints import checkpoint_metadata, new_checkpoint
-from .loop import PregelLoop, iterate, pending_state
-from .scope import Runtime, current
-from .stream import STREAM_MODES, shaped
-from .types import GraphOutput, RetryPolicy, StateSnapshot, final
+from .loop import PregelLoop, iterate, merge_configs, pending_state
+from .options import pop_deprecated, refuse_unknown
+from .scope import RunControl, Runtime, current
+from .stream import STREAM_MODES, print_chunk, shaped
+from .types import (
+    GraphOutput,
+    InvalidUpdateError,
+    RetryPolicy,
+    StateSnapshot,
+    StateUpdate,
+    TimeoutPolicy,
+    final,
+)
 
 __all__ = ["Pregel", "entrypoint", "task"]
 
@@ -43,7 +52,13 @@ class _TaskFunction:
     """A function decorated with ``@task``. Calling it inside a run returns a future."""
 
     def __init__(
-        self, func: Callable, *, name: str | None, retry_policy: Any, timeout: float | None = None
+        self,
+        func: Callable,
+        *,
+        name: str | None,
+        retry_policy: Any,
+        cache_policy: Any = None,
+        timeout: TimeoutPolicy | None = None,
     ) -> None:
         _reject_generators(func)
         functools.update_wrapper(self, func)
@@ -51,13 +66,11 @@ class _TaskFunction:
         self.name = name or task_name(func)
         allow_declared(type_hints(func).get("return"))  # its results load back as their types
         self.retry_policy = retry_policy
+        self.cache_policy = cache_policy
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(func)
         if timeout is not None and not self.is_async:
-            raise ValueError(
-                "Node timeouts are only supported for async nodes because sync Python execution "
-                f"cannot be safely cancelled in-process. Task {self.name!r} is sync."
-            )
+            raise _sync_timeout(self.name, "Task")
         self._params = inspect.signature(func).parameters
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -94,36 +107,34 @@ def task(
     is replayed (by call order and name) instead of re-executed. ``retry_policy`` retries failures
     with backoff. Calling a task outside a run raises ``RuntimeError``.
 
-    ``timeout`` (seconds, a ``timedelta``, or an object with ``run_timeout``, e.g. LangGraph's
-    ``TimeoutPolicy``) caps each attempt of an async task: ``NodeTimeoutError`` is raised and the
+    ``timeout`` (seconds, a ``timedelta``, or a ``TimeoutPolicy(run_timeout=, idle_timeout=,
+    refresh_on=)``) bounds each attempt of an async task: ``NodeTimeoutError`` is raised and the
     retry policy decides whether to retry. A sync task with a timeout raises ``ValueError`` at
-    decoration time. ``retry=`` is LangGraph's deprecated name of ``retry_policy``.
+    decoration time, as in LangGraph. ``retry=`` is LangGraph's deprecated name of
+    ``retry_policy`` (``LangGraphDeprecatedSinceV05``); any other keyword is a ``TypeError``
+    (LangGraph ignores it).
     """
-    if "retry" in kwargs and retry_policy is None:
-        import warnings
-
-        warnings.warn(
-            "`retry` is deprecated and will be removed. Please use `retry_policy` instead.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        retry_policy = kwargs.pop("retry")
-    seconds = _timeout_seconds(timeout)
+    retry = pop_deprecated(kwargs, "retry")
+    refuse_unknown("task", kwargs)
+    if retry_policy is None and retry is not None:
+        retry_policy = retry
+    policy = TimeoutPolicy.coerce(timeout)
 
     def decorate(func: Callable) -> _TaskFunction:
-        return _TaskFunction(func, name=name, retry_policy=retry_policy, timeout=seconds)
+        return _TaskFunction(
+            func, name=name, retry_policy=retry_policy, cache_policy=cache_policy, timeout=policy
+        )
 
     return decorate(__func_or_none__) if __func_or_none__ is not None else decorate
 
 
-def _timeout_seconds(timeout: Any) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, datetime.timedelta):
-        return timeout.total_seconds()
-    if hasattr(timeout, "run_timeout"):  # LangGraph's TimeoutPolicy (idle timeouts unsupported)
-        return _timeout_seconds(timeout.run_timeout)
-    return float(timeout)
+def _sync_timeout(name: str, kind: str) -> ValueError:
+    """LangGraph's error for ``timeout=`` on a sync task (``kind="Task"``) or entrypoint
+    (``"Node"``)."""
+    return ValueError(
+        "Node timeouts are only supported for async nodes because sync Python execution cannot "
+        f"be safely cancelled in-process. {kind} {name!r} is sync."
+    )
 
 
 class Pregel:
@@ -142,13 +153,23 @@ class Pregel:
         store: Any,
         retry_policy: Any,
         context_schema: Any,
+        timeout: TimeoutPolicy | None = None,
+        cache: Any = None,
+        cache_policy: Any = None,
+        config: dict | None = None,
+        name: str | None = None,
     ) -> None:
         self.func = func
-        self.name = func.__name__
+        self.name = name or func.__name__
+        self.node_name = func.__name__  # the entrypoint's node: kept by copy({"name": ...})
         self.checkpointer = checkpointer
         self.store = store
         self.retry_policy = retry_policy
         self.context_schema = context_schema
+        self.timeout = timeout
+        self.cache = cache
+        self.cache_policy = cache_policy
+        self.config = config
         self.is_async = inspect.iscoroutinefunction(func)
         self.stream_mode = "updates"
         params = list(inspect.signature(func).parameters.values())
@@ -159,17 +180,29 @@ class Pregel:
     def __repr__(self) -> str:
         return f"<entrypoint {self.name}>"
 
-    def copy(self, **changes: Any) -> Pregel:
-        """A copy with other attributes (e.g. ``checkpointer=DjangoSaver()``)."""
-        clone = Pregel(
-            self.func,
-            checkpointer=changes.get("checkpointer", self.checkpointer),
-            store=changes.get("store", self.store),
-            retry_policy=changes.get("retry_policy", self.retry_policy),
-            context_schema=changes.get("context_schema", self.context_schema),
-        )
-        clone.name = changes.get("name", self.name)
-        return clone
+    _COPIED = (
+        "checkpointer", "store", "retry_policy", "context_schema", "timeout", "cache",
+        "cache_policy", "config", "name",
+    )
+
+    def copy(self, update: dict[str, Any] | None = None) -> Pregel:
+        """A copy with the attributes in ``update`` replaced, as LangGraph's ``Pregel.copy``
+        (e.g. ``graph.copy({"checkpointer": DjangoSaver()})``). ``TypeError`` for a key that is
+        not one of ``checkpointer``, ``store``, ``retry_policy``, ``context_schema``,
+        ``timeout``, ``cache``, ``cache_policy``, ``config``, ``name``."""
+        update = dict(update or {})
+        unknown = sorted(set(update) - set(self._COPIED))
+        if unknown:
+            raise TypeError(f"Pregel.copy() got unknown attribute(s) {unknown}")
+        attrs = {key: getattr(self, key) for key in self._COPIED}
+        attrs.update(update)
+        return Pregel(self.func, **attrs)
+
+    def with_config(self, config: dict | None = None, **kwargs: Any) -> Pregel:
+        """A copy whose runs start from ``config`` merged with ``kwargs`` (e.g. ``tags=``), as
+        LangGraph's ``with_config``: a call's own config is merged over it (``configurable`` and
+        ``metadata`` key by key, ``tags`` concatenated)."""
+        return self.copy({"config": merge_configs(self.config, config, kwargs)})
 
     # -- injection --------------------------------------------------------------------------
     def injectables(
@@ -208,10 +241,43 @@ class Pregel:
                 raise ValueError(f"Unknown stream mode {mode!r}; expected one of {STREAM_MODES}")
         return modes, single
 
-    def _loop(self, config, modes, durability, emit, context=None) -> PregelLoop:
+    def _loop(self, config, modes, durability, emit, context=None, control=None) -> PregelLoop:
         return PregelLoop(
-            self, config, modes=modes, durability=durability, emit=emit, context=context
+            self, merge_configs(self.config, config), modes=modes, durability=durability,
+            emit=emit, context=context, control=control,
         )
+
+    def _options(self, function: str, *, stream_mode, print_mode, output_keys, interrupt_before,
+                 interrupt_after, durability, debug, kwargs) -> tuple[tuple[str, ...], bool,
+                                                                      tuple[str, ...], Any]:
+        """Check one call's options as LangGraph's ``stream`` does. Returns ``(stream modes,
+        single mode?, print modes, durability)``. ``checkpoint_during=`` is LangGraph's
+        deprecated ``durability`` (``True``: ``"async"``, ``False``: ``"exit"``); an unknown
+        keyword is a ``TypeError``; ``output_keys``/``interrupt_before``/``interrupt_after``
+        (channels and nodes of a ``StateGraph``) raise ``NotImplementedError``."""
+        checkpoint_during = pop_deprecated(kwargs, "checkpoint_during", stacklevel=4)
+        refuse_unknown(function, kwargs)
+        if checkpoint_during is not None:
+            if durability is not None:
+                raise ValueError(
+                    "Cannot use both `checkpoint_during` and `durability` parameters. Please "
+                    "use `durability` instead."
+                )
+            durability = "async" if checkpoint_during else "exit"
+        for option, value in (("output_keys", output_keys), ("interrupt_before", interrupt_before),
+                              ("interrupt_after", interrupt_after)):
+            if value is not None:
+                raise NotImplementedError(
+                    f"{function}({option}=...) is not supported: it names channels or nodes of a "
+                    "LangGraph StateGraph; an entrypoint has one node (its body) and one output "
+                    "(its return value). Use interrupt() inside the body to pause it."
+                )
+        modes, single = self._modes(stream_mode)
+        prints = ("updates", "values") if debug else (
+            (print_mode,) if isinstance(print_mode, str) else tuple(print_mode)
+        )
+        self._modes(list(prints))
+        return modes, single, prints, durability
 
     def stream(
         self,
@@ -220,32 +286,54 @@ class Pregel:
         *,
         context: Any = None,
         stream_mode: str | Sequence[str] | None = None,
+        print_mode: str | Sequence[str] = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
         durability: str | None = None,
+        control: RunControl | None = None,
         subgraphs: bool = False,
+        debug: bool | None = None,
         version: str = "v1",
         **kwargs: Any,
     ) -> Iterator[Any]:
-        """Run the workflow and yield its chunks while it executes.
+        """Run the workflow and yield its chunks while it executes (LangGraph's ``stream``).
 
         ``stream_mode``: ``"updates"`` (default: ``{task_or_entrypoint_name: result}`` and
         ``{"__interrupt__": (Interrupt, ...)}``), ``"values"``, ``"custom"``, ``"tasks"``,
         ``"checkpoints"``, ``"debug"``, or a list of modes (chunks become ``(mode, chunk)``).
+        ``print_mode`` modes are printed to stdout as ``[mode] chunk`` (``debug=True``:
+        ``updates`` and ``values``). ``control``: a :class:`RunControl` whose
+        ``request_drain()`` stops the run at its step boundary (``GraphDrained``).
         ``input`` is the entrypoint's input, ``Command(resume=...)`` or ``None`` (continue after
-        an error). Raises ``TypeError`` for an async entrypoint (use ``astream``).
+        an error). Raises ``TypeError`` for an async entrypoint (use ``astream``) and for an
+        unknown keyword.
         """
+        self._require_sync()
+        options = self._options(
+            "stream", stream_mode=stream_mode, print_mode=print_mode, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability, debug=debug, kwargs=kwargs,
+        )
+        return self._stream(input, config, context, options, control, subgraphs, version)
+
+    def _require_sync(self) -> None:
         if self.is_async:
             raise TypeError(
                 f'No synchronous function provided to "{self.name}".\nEither initialize with a '
                 "synchronous function or invoke via the async API (ainvoke, astream, etc.)"
             )
-        yield from self._stream(input, config, context, stream_mode, durability, subgraphs, version)
 
-    def _stream(self, input, config, context, stream_mode, durability, subgraphs, version):
-        modes, single = self._modes(stream_mode)
+    def _stream(self, input, config, context, options, control, subgraphs, version):
+        modes, single, prints, durability = options
+        wanted = tuple(dict.fromkeys((*modes, *prints)))
         for mode, chunk, ns in iterate(
-            lambda emit: self._loop(config, modes, durability, emit, context), input
+            lambda emit: self._loop(config, wanted, durability, emit, context, control), input
         ):
-            yield shaped(mode, chunk, ns, single=single, subgraphs=subgraphs, version=version)
+            if mode in prints:
+                print_chunk(mode, chunk, ns, subgraphs=subgraphs)
+            if mode in modes:
+                yield shaped(mode, chunk, ns, single=single, subgraphs=subgraphs, version=version)
 
     def invoke(
         self,
@@ -254,7 +342,12 @@ class Pregel:
         *,
         context: Any = None,
         stream_mode: str = "values",
+        print_mode: str | Sequence[str] = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
         durability: str | None = None,
+        control: RunControl | None = None,
         version: str = "v1",
         **kwargs: Any,
     ) -> Any:
@@ -263,22 +356,69 @@ class Pregel:
         As in LangGraph (v1): the return value (``entrypoint.final``'s ``value``); when
         interrupted, ``{"__interrupt__": [Interrupt, ...]}`` merged into the thread's last
         returned dict; with ``stream_mode="updates"`` the list of update chunks; with
-        ``version="v2"`` a ``GraphOutput(value, interrupts)``.
+        ``version="v2"`` a ``GraphOutput(value, interrupts)``. A drained run (``control``)
+        raises ``GraphDrained``. The other options are ``stream``'s (``debug=`` and the
+        deprecated ``checkpoint_during=`` are keywords, as in LangGraph).
         """
-        if self.is_async:
-            raise TypeError(
-                f'No synchronous function provided to "{self.name}".\nEither initialize with a '
-                "synchronous function or invoke via the async API (ainvoke, astream, etc.)"
+        self._require_sync()
+        options = self._invoke_options("invoke", stream_mode, print_mode, output_keys,
+                                       interrupt_before, interrupt_after, durability, kwargs)
+        return self._invoke(input, config, context, stream_mode, options, control, version)
+
+    def _invoke_options(self, function, stream_mode, print_mode, output_keys, interrupt_before,
+                        interrupt_after, durability, kwargs):
+        debug = kwargs.pop("debug", None)
+        if kwargs.pop("subgraphs", False):
+            raise NotImplementedError(
+                f"{function}(subgraphs=True) is not supported; use stream(subgraphs=True)"
             )
+        return self._options(
+            function, stream_mode=stream_mode, print_mode=print_mode, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability, debug=debug, kwargs=kwargs,
+        )
+
+    def _invoke(self, input, config, context, stream_mode, options, control, version) -> Any:
+        modes, _single, prints, durability = options
+        collected = () if stream_mode == "values" else modes
+        wanted = tuple(dict.fromkeys((*collected, *prints)))
         chunks: list = []
-        modes = (stream_mode,) if stream_mode != "values" else ()
-        loop = self._loop(config, modes, durability, lambda _m, c, _ns=(): chunks.append(c), context)
+
+        def emit(mode: str, chunk: Any, ns: tuple = ()) -> None:
+            if mode in prints:
+                print_chunk(mode, chunk, ns)
+            if mode in collected:
+                chunks.append(chunk)
+
+        loop = self._loop(config, wanted, durability, emit, context, control)
         loop.run(input)
         return _invoke_result(loop, stream_mode, chunks, version)
 
-    async def astream(self, input: Any, config: dict | None = None, **kwargs: Any) -> AsyncIterator[Any]:
+    async def astream(
+        self,
+        input: Any,
+        config: dict | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str | Sequence[str] | None = None,
+        print_mode: str | Sequence[str] = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        subgraphs: bool = False,
+        debug: bool | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> AsyncIterator[Any]:
         """``stream`` for async code: the run executes in a worker thread (its async body on a
         private event loop there) and chunks are handed to the caller's loop as they come."""
+        options = self._options(
+            "astream", stream_mode=stream_mode, print_mode=print_mode, output_keys=output_keys,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+            durability=durability, debug=debug, kwargs=kwargs,
+        )
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue = asyncio.Queue()
         end = object()
@@ -286,8 +426,7 @@ class Pregel:
         def produce() -> None:
             try:
                 for chunk in self._stream(
-                    input, config, kwargs.get("context"), kwargs.get("stream_mode"),
-                    kwargs.get("durability"), kwargs.get("subgraphs", False), kwargs.get("version", "v1"),
+                    input, config, context, options, control, subgraphs, version
                 ):
                     loop.call_soon_threadsafe(chunks.put_nowait, (chunk, None))
             except BaseException as exc:
@@ -306,21 +445,28 @@ class Pregel:
                 return
             yield chunk
 
-    async def ainvoke(self, input: Any, config: dict | None = None, **kwargs: Any) -> Any:
+    async def ainvoke(
+        self,
+        input: Any,
+        config: dict | None = None,
+        *,
+        context: Any = None,
+        stream_mode: str = "values",
+        print_mode: str | Sequence[str] = (),
+        output_keys: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        control: RunControl | None = None,
+        version: str = "v1",
+        **kwargs: Any,
+    ) -> Any:
         """``invoke`` for async code (sync and async entrypoints alike)."""
-        stream_mode = kwargs.pop("stream_mode", "values")
-        version = kwargs.pop("version", "v1")
-        chunks: list = []
-        modes = (stream_mode,) if stream_mode != "values" else ()
-
-        def work() -> PregelLoop:
-            loop = self._loop(config, modes, kwargs.get("durability"),
-                              lambda _m, c, _ns=(): chunks.append(c), kwargs.get("context"))
-            loop.run(input)
-            return loop
-
-        loop = await asyncio.to_thread(work)
-        return _invoke_result(loop, stream_mode, chunks, version)
+        options = self._invoke_options("ainvoke", stream_mode, print_mode, output_keys,
+                                       interrupt_before, interrupt_after, durability, kwargs)
+        return await asyncio.to_thread(
+            self._invoke, input, config, context, stream_mode, options, control, version
+        )
 
     def astream_events(
         self, input: Any, config: dict | None = None, *, version: str = "v2", **kwargs: Any
@@ -364,7 +510,7 @@ class Pregel:
         tasks, interrupts = pending_state(self, tup)
         return StateSnapshot(
             values=values.get("__end__"),
-            next=(self.name,) if pending else (),
+            next=(self.node_name,) if pending else (),
             config=tup.config,
             metadata=tup.metadata,
             created_at=tup.checkpoint.get("ts"),
@@ -392,37 +538,80 @@ class Pregel:
         for tup in saver.list(config, filter=filter, before=before, limit=limit):
             yield self._snapshot(tup)
 
-    async def aget_state(self, config: dict, **kwargs: Any) -> StateSnapshot:
-        return await asyncio.to_thread(self.get_state, config, **kwargs)
+    async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
+        return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)
 
-    async def aget_state_history(self, config: dict, **kwargs: Any):
-        for snap in await asyncio.to_thread(lambda: list(self.get_state_history(config, **kwargs))):
+    async def aget_state_history(
+        self, config: dict, *, filter: dict | None = None, before: dict | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        snapshots = await asyncio.to_thread(
+            lambda: list(self.get_state_history(config, filter=filter, before=before, limit=limit))
+        )
+        for snap in snapshots:
             yield snap
 
-    def update_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
+    def update_state(
+        self, config: dict, values: Any, as_node: str | None = None, task_id: str | None = None
+    ) -> dict:
         """Write ``values`` as the thread's ``__end__`` and ``__previous__`` (source ``update``),
-        as LangGraph's ``update_state`` does for an entrypoint. Returns the new checkpoint's config."""
+        as LangGraph's ``update_state`` does for an entrypoint; ``as_node="__input__"`` writes
+        them as the input of a pending run instead (source ``input``: ``invoke(None, config)``
+        runs it). Returns the new checkpoint's config. ``InvalidUpdateError`` for another
+        ``as_node`` than the entrypoint's name. ``task_id`` (the id of the update's task in
+        LangGraph) is accepted: Flowsite stores no writes for an update."""
+        return self.bulk_update_state(config, [[StateUpdate(values, as_node, task_id)]])
+
+    def bulk_update_state(self, config: dict, supersteps: Sequence[Sequence[StateUpdate]]) -> dict:
+        """Apply ``update_state`` once per superstep, in order, each a checkpoint of its own
+        (LangGraph's ``bulk_update_state``). ``ValueError`` for no superstep or an empty one;
+        ``InvalidUpdateError`` for several updates in one superstep (an entrypoint's value is
+        one channel) or an unknown ``as_node``."""
         saver = self._require_checkpointer()
         config["configurable"]["thread_id"]
-        config = {**config, "configurable": dict(config["configurable"])}
-        config.setdefault("metadata", {})
-        saved = saver.get_tuple(config)
-        step = saved.metadata.get("step", -1) + 1 if saved else -1
-        checkpoint = new_checkpoint(
-            {"__end__": values, "__previous__": values}, step,
-            saved.checkpoint if saved else None, saver,
-        )
-        parent = saved.config if saved else {
-            "configurable": {
-                **config["configurable"],
-                "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+        if not supersteps:
+            raise ValueError("No supersteps provided")
+        config = merge_configs(self.config, config)
+        for superstep in supersteps:
+            if not superstep:
+                raise ValueError("No updates provided")
+            if len(superstep) > 1:
+                raise InvalidUpdateError("as_node is required when applying multiple updates")
+            values, as_node, _task_id = StateUpdate(*superstep[0])
+            if as_node not in (None, self.node_name, "__input__"):
+                raise InvalidUpdateError(f"Node {as_node} does not exist")
+            saved = saver.get_tuple(config)
+            step = saved.metadata.get("step", -1) + 1 if saved else 0
+            old = saved.checkpoint["channel_values"] if saved else {}
+            if as_node == "__input__":
+                channels = {"__start__": values, **{
+                    k: old[k] for k in ("__end__", "__previous__") if k in old
+                }}
+                source = "input"
+            else:
+                channels, source = {"__end__": values, "__previous__": values}, "update"
+            checkpoint = new_checkpoint(
+                channels, step, saved.checkpoint if saved else None, saver
+            )
+            parent = saved.config if saved else {
+                "configurable": {
+                    **config["configurable"],
+                    "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+                }
             }
-        }
-        metadata = checkpoint_metadata(config, "update", step)
-        return saver.put(parent, checkpoint, metadata, checkpoint["channel_versions"])
+            metadata = checkpoint_metadata(config, source, step)
+            config = saver.put(parent, checkpoint, metadata, checkpoint["channel_versions"])
+        return config
 
-    async def aupdate_state(self, config: dict, values: Any, as_node: str | None = None) -> dict:
-        return await asyncio.to_thread(self.update_state, config, values, as_node)
+    async def aupdate_state(
+        self, config: dict, values: Any, as_node: str | None = None, task_id: str | None = None
+    ) -> dict:
+        return await asyncio.to_thread(self.update_state, config, values, as_node, task_id)
+
+    async def abulk_update_state(
+        self, config: dict, supersteps: Sequence[Sequence[StateUpdate]]
+    ) -> dict:
+        return await asyncio.to_thread(self.bulk_update_state, config, supersteps)
 
 
 def _invoke_result(loop: PregelLoop, stream_mode: str, chunks: list, version: str) -> Any:
@@ -446,8 +635,14 @@ class entrypoint(Generic[R]):
     may be the injectables ``previous`` (the thread's last saved value, ``None`` without a
     checkpointer), ``config``, ``writer``, ``store`` and ``runtime``.
 
+    ``retry_policy`` retries the body (a retried body calls its tasks again, under new call
+    positions, as in LangGraph); ``timeout`` (seconds, a ``timedelta`` or a ``TimeoutPolicy``)
+    bounds each attempt of an async body (``NodeTimeoutError``). ``config_schema=`` and
+    ``retry=`` are LangGraph's deprecated names of ``context_schema`` and ``retry_policy`` (with
+    its warnings); any other keyword is a ``TypeError`` (LangGraph ignores it).
+
     Raises at decoration time, with LangGraph's errors: ``ValueError`` for a function without
-    parameters, ``NotImplementedError`` for a generator.
+    parameters or a timeout on a sync function, ``NotImplementedError`` for a generator.
     """
 
     def __init__(
@@ -457,13 +652,20 @@ class entrypoint(Generic[R]):
         cache: Any = None,
         context_schema: Any = None,
         cache_policy: Any = None,
-        retry_policy: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        timeout: float | datetime.timedelta | TimeoutPolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        config_schema = pop_deprecated(kwargs, "config_schema")
+        retry = pop_deprecated(kwargs, "retry")
+        refuse_unknown("entrypoint", kwargs)
         self.checkpointer = checkpointer
         self.store = store
-        self.context_schema = context_schema
-        self.retry_policy = retry_policy
+        self.cache = cache
+        self.cache_policy = cache_policy
+        self.context_schema = context_schema if context_schema is not None else config_schema
+        self.retry_policy = retry_policy if retry_policy is not None else retry
+        self.timeout = TimeoutPolicy.coerce(timeout)
 
     def __call__(self, func: Callable) -> Pregel:
         _reject_generators(func)
@@ -471,12 +673,17 @@ class entrypoint(Generic[R]):
             raise ValueError("Entrypoint function must have at least one parameter")
         # the program declared these types: stored inputs, results and previous load back as them
         allow_declared(*entrypoint_types(func), self.context_schema)
+        if self.timeout is not None and not inspect.iscoroutinefunction(func):
+            raise _sync_timeout(func.__name__, "Node")
         return Pregel(
             func,
             checkpointer=self.checkpointer,
             store=self.store,
             retry_policy=self.retry_policy,
             context_schema=self.context_schema,
+            timeout=self.timeout,
+            cache=self.cache,
+            cache_policy=self.cache_policy,
         )
 
     final = final

@@ -44,21 +44,24 @@ from .checkpoints import (
 from .determinism import recorded_calls
 from .integrations import tracing_for
 from .pool import Heartbeat, run_coroutine, worker_pool
+from .retry import with_retry, with_retry_async, with_timeout
 from .runner import TaskRunner
-from .scope import NO_RESUME, Scope, current_scope, no_writer
+from .scope import NO_RESUME, RunControl, Scope, current_scope, no_writer
 from .stream import StreamOutput, checkpoint_chunk, interrupt_dict
 from .types import (
     Command,
     EmptyInputError,
+    GraphDrained,
     GraphInterrupt,
     Interrupt,
     NondeterminismError,
     PregelTask,
     ThreadBusyError,
+    UnknownInterruptError,
     final_parts,
 )
 
-__all__ = ["PregelLoop", "iterate", "pending_state"]
+__all__ = ["PregelLoop", "iterate", "merge_configs", "pending_state"]
 
 logger = logging.getLogger("workflows.runtime")
 
@@ -88,6 +91,7 @@ class PregelLoop:
         durability: str | None,
         emit: Callable[[str, Any, tuple], None],
         context: Any = None,
+        control: RunControl | None = None,
     ) -> None:
         durability = durability or "async"
         if durability not in DURABILITY:
@@ -99,6 +103,7 @@ class PregelLoop:
         self.durability = durability
         self.context = _coerce_context(getattr(graph, "context_schema", None), context)
         self.config = _with_defaults(config)
+        self.control = control if control is not None else RunControl()
         self.stream = StreamOutput(modes, emit, lambda: self.metadata.get("step", self.step) + 1)
         self.emit = self.stream.emit
         self.wants = self.stream.wants
@@ -198,7 +203,7 @@ class PregelLoop:
         saver = self.saver
         thread_id = self.config["configurable"].get("thread_id")
         if saver is None or thread_id is None:
-            if self.prepare(input):
+            if self.prepare(input) and not self._drained():
                 self.execute()
             return
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -215,7 +220,7 @@ class PregelLoop:
 
         try:
             with Heartbeat(renew):
-                if self.prepare(input):
+                if self.prepare(input) and not self._drained():
                     self.execute()
         finally:
             if self.owner is not None:
@@ -275,6 +280,18 @@ class PregelLoop:
             return True
         self._start(input, source="input")
         return True
+
+    def _drained(self) -> bool:
+        """Stop before the body runs when a drain was requested (LangGraph checks it at each
+        step boundary, which for an entrypoint is before its body): what ``prepare`` wrote (the
+        input checkpoint, or the resume answers) is stored, the thread released, and
+        ``GraphDrained`` raised. Returns ``False`` (go on) otherwise."""
+        if not self.control.drain_requested:
+            return False
+        self.status = "drained"
+        if self.storage is not None:
+            self.storage.flush(*self._release_ops())
+        raise GraphDrained(self.control.drain_reason or "shutdown")
 
     def load_writes(self, saved: CheckpointTuple) -> None:
         """Take the saved checkpoint's pending writes as this run's (task id -> channel ->
@@ -350,7 +367,7 @@ class PregelLoop:
         if not self.wants("checkpoints"):
             return
         entry = self.task_writes(self.entry_task_id())
-        task = {"id": self.entry_task_id(), "name": self.graph.name}
+        task = {"id": self.entry_task_id(), "name": self.graph.node_name}
         if entry.get("__error__"):
             task.update(error=entry["__error__"], state=None)
         else:
@@ -367,8 +384,8 @@ class PregelLoop:
             checkpoint, metadata, parent,
             thread_id=self.config["configurable"].get("thread_id"),
             ns=self.checkpoint_config["configurable"].get("checkpoint_ns", ""),
-            graph_name=self.graph.name,
-            tasks=tasks or [{"id": self.entry_task_id(), "name": self.graph.name,
+            graph_name=self.graph.node_name,
+            tasks=tasks or [{"id": self.entry_task_id(), "name": self.graph.node_name,
                              "interrupts": (), "state": None}],
         ))
 
@@ -385,20 +402,39 @@ class PregelLoop:
     def _resolve_resume(self, resume: Any) -> None:
         """Turn a resume value into ``__resume__`` writes on the interrupted tasks.
 
-        A map ``{interrupt_id: value}`` answers those interrupts (unknown ids are an error, unlike
-        LangGraph, which ignores them); a plain value answers the single pending interrupt.
+        A map ``{interrupt_id: value}`` answers those interrupts; a plain value answers the
+        single pending interrupt (or, with none pending, the next ``interrupt()`` call). As in
+        LangGraph's strict resume mode (always on here, where LangGraph needs the private
+        ``configurable["__pregel_strict_resume"]``), a map naming an interrupt that is not
+        pending raises ``UnknownInterruptError`` (``reason="not_pending"``), so an answer retried
+        after the task asked its next question cannot answer that one. An empty map raises it
+        (``"empty_map"``) in strict mode and answers nothing otherwise; a plain value with
+        several pending interrupts raises it (``"ambiguous"``) in strict mode, else
+        LangGraph's ``RuntimeError``. Raised before anything is written.
         """
         pending = self.pending_interrupts()
         by_id = {intr.id: (task_id, intr) for task_id, intr in pending}
-        if isinstance(resume, dict) and resume and all(ids.is_interrupt_id(k) for k in resume):
+        strict = bool(self.config["configurable"].get("__pregel_strict_resume"))
+        if isinstance(resume, dict) and all(ids.is_interrupt_id(k) for k in resume):
+            if not resume:
+                if strict:
+                    raise UnknownInterruptError(
+                        "The resume map names no interrupt", reason="empty_map",
+                        pending_ids=sorted(by_id),
+                    )
+                return
             unknown = sorted(set(resume) - set(by_id))
             if unknown:
-                raise ValueError(
-                    f"Unknown interrupt id(s) {unknown} for thread "
-                    f"{self.config['configurable']['thread_id']!r}; pending: {sorted(by_id)}"
+                raise UnknownInterruptError(
+                    f"Unknown or already-consumed interrupt: {unknown[0]}",
+                    reason="not_pending", interrupt_ids=unknown, pending_ids=sorted(by_id),
                 )
             answers = resume
         elif len(pending) > 1:
+            if strict:
+                raise UnknownInterruptError(
+                    MULTIPLE_PENDING, reason="ambiguous", pending_ids=sorted(by_id)
+                )
             raise RuntimeError(MULTIPLE_PENDING)
         elif not pending:
             self.serde.dumps(resume)
@@ -427,7 +463,7 @@ class PregelLoop:
                 self.checkpoint["id"] if self.checkpoint else "",
                 self.config["configurable"].get("checkpoint_ns", ""),
                 self.step,
-                self.graph.name,
+                self.graph.node_name,
             )
         return self.entry_id
 
@@ -437,7 +473,7 @@ class PregelLoop:
 
     def execute(self) -> None:
         """Run the body (sync or async) to completion, interrupt or error; persist the outcome."""
-        name = self.graph.name
+        name = self.graph.node_name
         entry_id = self.entry_task_id()
         scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
         kwargs = self.graph.injected_kwargs(self, self.previous, scope)
@@ -450,9 +486,10 @@ class PregelLoop:
             if self.graph.is_async:
                 result = run_coroutine(self._async_body(scope, kwargs))
             else:
-                result = self.tracing.call(
-                    scope, None, lambda: self.input, lambda: self.graph.func(self.input, **kwargs)
-                )
+                func, value = self.graph.func, self.input
+                result = with_retry(self.graph.retry_policy, lambda: self.tracing.call(
+                    scope, None, lambda: value, lambda: func(value, **kwargs)
+                ))
                 self._returned(result)
                 self._wait_all()
         except GraphInterrupt as gi:
@@ -484,8 +521,15 @@ class PregelLoop:
         self._completed(result)
 
     async def _async_body(self, scope: Scope, kwargs: dict) -> Any:
-        result = await self.tracing.acall(
-            scope, None, lambda: self.input, lambda: self.graph.func(self.input, **kwargs)
+        graph, value = self.graph, self.input
+        result = await with_retry_async(
+            graph.retry_policy,
+            lambda: with_timeout(
+                graph.timeout, graph.node_name, scope,
+                lambda: self.tracing.acall(
+                    scope, None, lambda: value, lambda: graph.func(value, **kwargs)
+                ),
+            ),
         )
         self._returned(result)
         pending = [f for f in self.futures if isinstance(f, asyncio.Future) and not f.done()]
@@ -515,21 +559,23 @@ class PregelLoop:
         self.emit("values", {**last, "__interrupt__": self.interrupts})
         if self.wants("tasks"):
             self.emit("tasks", {
-                "id": self.entry_task_id(), "name": self.graph.name, "error": None, "result": {},
-                "interrupts": [interrupt_dict(i) for i in self.interrupts],
+                "id": self.entry_task_id(), "name": self.graph.node_name, "error": None,
+                "result": {}, "interrupts": [interrupt_dict(i) for i in self.interrupts],
             })
         # an interrupt writes no checkpoint, so none is streamed (LangGraph)
 
     def _failed(self, entry_id: str, exc: BaseException) -> None:
         self.status = "error"
         try:
-            self.write(entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.name}")
+            self.write(
+                entry_id, [("__error__", repr(exc))], f"~__pregel_pull, {self.graph.node_name}"
+            )
             self.storage and self.storage.flush(*self._release_ops())
         except Exception:  # the original error matters more
             logger.exception("could not record the error of run on %s", self.config)
         if self.wants("tasks"):
             self.emit("tasks", {
-                "id": entry_id, "name": self.graph.name, "error": exc, "result": {},
+                "id": entry_id, "name": self.graph.node_name, "error": exc, "result": {},
                 "interrupts": [],
             })
 
@@ -540,10 +586,10 @@ class PregelLoop:
         if self.fatal is not None:
             return  # the run fails (NondeterminismError), whatever the body returned
         value, _save = final_parts(result)
-        self.emit("updates", {self.graph.name: value})
+        self.emit("updates", {self.graph.node_name: value})
         if self.wants("tasks"):
-            self.emit("tasks", {"id": self.entry_task_id(), "name": self.graph.name, "error": None,
-                                "result": {"__end__": value}, "interrupts": []})
+            self.emit("tasks", {"id": self.entry_task_id(), "name": self.graph.node_name,
+                                "error": None, "result": {"__end__": value}, "interrupts": []})
 
     def _completed(self, result: Any) -> None:
         value, save = final_parts(result)
@@ -554,7 +600,7 @@ class PregelLoop:
                 # the entrypoint's output, as a pending write of the input checkpoint (LangGraph's
                 # record of the step: its snapshot in get_state_history shows it as the result)
                 self.write(self.entry_task_id(), [("__end__", value), ("__previous__", save)],
-                           f"~__pregel_pull, {self.graph.name}")
+                           f"~__pregel_pull, {self.graph.node_name}")
             values = {"__end__": value, "__previous__": save}
             checkpoint = new_checkpoint(values, self.step + 1, self.checkpoint, self.saver)
             metadata = checkpoint_metadata(self.config, "loop", self.step + 1)
@@ -585,8 +631,8 @@ def pending_state(graph: Any, saved: CheckpointTuple) -> tuple[tuple[PregelTask,
     interrupts = tuple(intr for _t, intr in loop.pending_interrupts())
     task = PregelTask(
         id=entry_id,
-        name=graph.name,
-        path=("__pregel_pull", graph.name),
+        name=graph.node_name,
+        path=("__pregel_pull", graph.node_name),
         error=entry.get("__error__"),
         interrupts=interrupts,
         state=None,
@@ -633,6 +679,21 @@ def _coerce_context(schema: Any, context: Any) -> Any:
     ):
         return schema(**context)
     return context
+
+
+def merge_configs(*configs: dict | None) -> dict:
+    """Configs merged left to right, as LangGraph's ``merge_configs``: ``configurable`` and
+    ``metadata`` key by key, ``tags`` concatenated without repeats, other keys replaced."""
+    merged: dict = {}
+    for config in configs:
+        for key, value in (config or {}).items():
+            if key in ("configurable", "metadata") and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            elif key == "tags" and value:
+                merged[key] = list(dict.fromkeys([*merged.get(key, []), *value]))
+            else:
+                merged[key] = value
+    return merged
 
 
 def _with_defaults(config: dict | None) -> dict:

@@ -4,7 +4,8 @@
 them: the first whose ``retry_on`` matches the error decides), sleeping
 ``min(max_interval, initial_interval * backoff_factor ** (attempt - 1))`` seconds (plus up to 1 s
 of jitter) between attempts. ``GraphInterrupt`` and ``NondeterminismError`` are never retried.
-``with_timeout`` bounds one attempt of an async task (``NodeTimeoutError``).
+``with_timeout`` bounds one attempt of an async task or entrypoint by its ``TimeoutPolicy``
+(``NodeTimeoutError``), as LangGraph's ``_arun_with_timeout``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .types import GraphInterrupt, NodeTimeoutError, NondeterminismError, RetryPolicy
+from .types import (
+    GraphInterrupt,
+    NodeTimeoutError,
+    NondeterminismError,
+    RetryPolicy,
+    TimeoutPolicy,
+)
 
-__all__ = ["with_retry", "with_retry_async", "with_timeout"]
+__all__ = ["TimedAttempt", "with_retry", "with_retry_async", "with_timeout"]
 
 
 def _policies(policy: RetryPolicy | list | tuple | None) -> list[RetryPolicy]:
@@ -83,15 +90,84 @@ async def with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
             await asyncio.sleep(_delay(matched, attempt))
 
 
-async def with_timeout(task: Any, attempt: Any) -> Any:
-    """Await one attempt of an async task within its ``timeout`` seconds; past it, the attempt
-    is cancelled and ``NodeTimeoutError`` raised (for the retry policy to judge)."""
-    if task.timeout is None:
-        return await attempt
+class TimedAttempt:
+    """The clock of one attempt with a timeout: ``last`` is its last progress
+    (``time.monotonic()``); ``active`` turns ``False`` when it ends or times out (its stream
+    writes are then dropped and the tasks it calls refused, as LangGraph's guarded config)."""
+
+    __slots__ = ("active", "auto", "idle", "last")
+
+    def __init__(self, policy: TimeoutPolicy) -> None:
+        self.active = True
+        self.idle = policy.idle_timeout is not None
+        self.auto = self.idle and policy.refresh_on == "auto"
+        self.last = time.monotonic()
+
+    def touch(self) -> None:
+        """Explicit progress (``runtime.heartbeat()``)."""
+        self.last = time.monotonic()
+
+    def progress(self) -> None:
+        """Observable progress (a ``custom`` write, a task call): counts under ``"auto"``."""
+        if self.auto:
+            self.last = time.monotonic()
+
+
+async def _watch(policy: TimeoutPolicy, attempt: TimedAttempt, started: float) -> str:
+    """Return ``"run"`` or ``"idle"`` when that timeout of the attempt expires."""
+    while True:
+        deadlines = []
+        if policy.run_timeout is not None:
+            deadlines.append((started + policy.run_timeout, "run"))
+        if policy.idle_timeout is not None:
+            deadlines.append((attempt.last + policy.idle_timeout, "idle"))
+        when, kind = min(deadlines)
+        remaining = when - time.monotonic()
+        if remaining <= 0:
+            return kind
+        await asyncio.sleep(remaining)
+
+
+def _drain_cancelled(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it
+
+
+async def with_timeout(
+    policy: TimeoutPolicy | None, name: str, scope: Any, make: Callable[[], Any]
+) -> Any:
+    """Await one attempt ``make()`` (a coroutine) of the async task or entrypoint ``name``
+    under ``policy`` (already coerced). Past its ``run_timeout``, or ``idle_timeout`` seconds
+    without progress, the attempt is cancelled and ``NodeTimeoutError`` raised (for the retry
+    policy to judge). While it runs, ``scope.attempt`` is its :class:`TimedAttempt`."""
+    if policy is None:
+        return await make()
+    attempt = TimedAttempt(policy)
+    scope.attempt = attempt
     started = time.monotonic()
+    work = asyncio.ensure_future(make())
+    watchdog = asyncio.ensure_future(_watch(policy, attempt, started))
     try:
-        return await asyncio.wait_for(attempt, task.timeout)
-    except TimeoutError:
+        done, _ = await asyncio.wait({work, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        if work in done:
+            return work.result()
+        kind = watchdog.result()
+        attempt.active = False
+        work.cancel()
+        work.add_done_callback(_drain_cancelled)
         raise NodeTimeoutError(
-            task.name, time.monotonic() - started, timeout=task.timeout
-        ) from None
+            name,
+            time.monotonic() - started,
+            kind=kind,
+            idle_timeout=policy.idle_timeout,
+            run_timeout=policy.run_timeout,
+        )
+    except asyncio.CancelledError:
+        work.cancel()
+        work.add_done_callback(_drain_cancelled)
+        raise
+    finally:
+        attempt.active = False
+        watchdog.cancel()
+        if scope.attempt is attempt:
+            scope.attempt = None

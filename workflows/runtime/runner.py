@@ -43,6 +43,11 @@ class TaskRunner:
         """Start (or replay) one ``@task`` call from ``parent``; returns its future (a
         :class:`TaskFuture`, or an asyncio future/task in async code)."""
         loop = self.loop
+        attempt = parent.attempt
+        if attempt is not None:  # the caller runs under a timeout: a call is progress
+            if not attempt.active:
+                raise asyncio.CancelledError  # the caller timed out (LangGraph's guarded call)
+            attempt.progress()
         index = next(parent.calls)
         seq = next(loop.call_seq)
         path_str = "|".join(str(p) for p in parent.path)
@@ -110,9 +115,15 @@ class TaskRunner:
         current_scope.set(scope)
         tracing, inputs = self.loop.tracing, lambda: task_inputs(task.func, args, kwargs)
         try:
-            result = await with_retry_async(task.retry_policy, lambda: with_timeout(
-                task, tracing.acall(scope, caller, inputs, lambda: task.call(scope, args, kwargs))
-            ))
+            result = await with_retry_async(
+                task.retry_policy,
+                lambda: with_timeout(
+                    task.timeout, task.name, scope,
+                    lambda: tracing.acall(
+                        scope, caller, inputs, lambda: task.call(scope, args, kwargs)
+                    ),
+                ),
+            )
         except GraphInterrupt as gi:
             self._interrupted(scope, seq, gi)
             raise

@@ -19,7 +19,9 @@ from .types import GraphInterrupt, Interrupt
 if TYPE_CHECKING:  # for annotations only: the loop imports this module, not the reverse
     from .loop import PregelLoop
 
-__all__ = ["NO_RESUME", "OUTSIDE_RUN", "Runtime", "Scope", "current", "current_scope"]
+__all__ = [
+    "NO_RESUME", "OUTSIDE_RUN", "RunControl", "Runtime", "Scope", "current", "current_scope",
+]
 
 OUTSIDE_RUN = "Called get_config outside of a runnable context"
 
@@ -41,18 +43,61 @@ def current() -> Scope:
     return s
 
 
+class RunControl:
+    """Cooperative draining of one run (LangGraph's ``langgraph.runtime.RunControl``): pass it
+    as ``invoke(..., control=)`` / ``stream(..., control=)`` and call ``request_drain()`` from any
+    thread (e.g. a shutdown signal handler).
+
+    As in LangGraph's functional API, the drain is honoured at the run's step boundary: a run
+    that has not started its entrypoint body yet stores its input (or resume) and raises
+    ``GraphDrained(reason)`` instead of executing, so ``invoke(None, config)`` continues it
+    later; a body already executing finishes (its in-flight tasks too). Create one per run: a
+    drained control stays drained.
+    """
+
+    __slots__ = ("_drain_reason",)
+
+    def __init__(self) -> None:
+        self._drain_reason: str | None = None
+
+    def request_drain(self, reason: str = "shutdown") -> None:
+        """Ask the run to stop at its next step boundary, with ``reason`` for ``GraphDrained``."""
+        self._drain_reason = reason
+
+    @property
+    def drain_requested(self) -> bool:
+        return self._drain_reason is not None
+
+    @property
+    def drain_reason(self) -> str | None:
+        return self._drain_reason
+
+
 class Runtime:
     """The ``runtime`` injectable and ``get_runtime()``'s value (LangGraph's ``Runtime``):
     ``context`` (the run's ``context=``, coerced into ``context_schema``), ``store`` (the
-    entrypoint's ``store=``), ``stream_writer`` (the ``custom`` writer of the body or task) and
-    ``previous`` (the entrypoint's ``previous``). One object per body or task call, as in
-    LangGraph (``get_runtime() is runtime`` there)."""
+    entrypoint's ``store=``), ``stream_writer`` (the ``custom`` writer of the body or task),
+    ``previous`` (the entrypoint's ``previous``), ``control`` (the run's :class:`RunControl`)
+    and ``heartbeat()`` (progress for an ``idle_timeout``). One object per body or task call, as
+    in LangGraph (``get_runtime() is runtime`` there)."""
 
-    def __init__(self, loop: PregelLoop, previous: Any, writer: Any) -> None:
+    def __init__(
+        self, loop: PregelLoop, previous: Any, writer: Any, scope: Scope | None = None
+    ) -> None:
         self.context = loop.context
         self.store = loop.graph.store
         self.stream_writer = writer
         self.previous = previous
+        self.control = loop.control
+        self._scope = scope
+
+    def heartbeat(self) -> None:
+        """Record progress of the current attempt for its ``idle_timeout`` (the only progress
+        counted under ``TimeoutPolicy(refresh_on="heartbeat")``); a no-op outside an attempt
+        with an idle timeout, as in LangGraph."""
+        attempt = self._scope.attempt if self._scope is not None else None
+        if attempt is not None and attempt.idle:
+            attempt.touch()
 
     def __repr__(self) -> str:
         return (
@@ -66,7 +111,7 @@ class Scope:
 
     __slots__ = (
         "loop", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume", "call",
-        "_runtime", "callbacks",
+        "attempt", "_runtime", "callbacks",
     )
 
     def __init__(self, loop: PregelLoop, task_id: str, name: str, ns: str, path: tuple) -> None:
@@ -80,6 +125,8 @@ class Scope:
         self.resume: list = list(loop.task_writes(task_id).get("__resume__", ()))
         # what this task call was, stored as its ``__call__`` write (``None``: the entrypoint)
         self.call: dict | None = None
+        # the running attempt's timeouts (a ``retry.TimedAttempt``), while one is timed
+        self.attempt: Any = None
         self._runtime: Runtime | None = None
         self.callbacks: Any = None  # LangChain's callback manager of this body or task run
 
@@ -87,7 +134,7 @@ class Scope:
     def task_path(self) -> str:
         """Stored with each pending write: the call path (LangGraph's form) and the task's name,
         e.g. ``"~__pregel_push, ~__pregel_pull, essay, 0000000000, write_essay"``."""
-        entry = self.loop.graph.name
+        entry = self.loop.graph.node_name
         if not self.path:
             return f"~__pregel_pull, {entry}"
         calls = ", ".join(f"{p:010d}" for p in self.path)
@@ -97,7 +144,7 @@ class Scope:
     def runtime(self) -> Runtime:
         """This body's or task's ``runtime`` (the injectable, and ``get_runtime()``)."""
         if self._runtime is None:
-            self._runtime = Runtime(self.loop, self.loop.previous, self.writer)
+            self._runtime = Runtime(self.loop, self.loop.previous, self.writer, self)
         return self._runtime
 
     @property
@@ -116,7 +163,7 @@ class Scope:
         parts = self.ns.split("|")
         checkpoint_map = {base["configurable"].get("checkpoint_ns", ""): checkpoint_id}
         checkpoint_map.update({"|".join(parts[:i]): checkpoint_id for i in range(1, len(parts))})
-        path: tuple = ("__pregel_pull", loop.graph.name)
+        path: tuple = ("__pregel_pull", loop.graph.node_name)
         for index in self.path:
             path = ("__pregel_push", path, index, True)
         metadata = {**base.get("metadata", {})}
@@ -150,10 +197,25 @@ class Scope:
         the entrypoint body, ``('wf:<task_id>',)`` from a task it called; ``subgraphs=True`` and
         ``version="v2"`` show it."""
         loop = self.loop
-        if "custom" not in loop.modes:
-            return no_writer
+        streamed = "custom" in loop.modes
+        if self.attempt is None:  # no timeout: nothing to refresh or guard
+            if not streamed:
+                return no_writer
+            ns = tuple(self.ns.split("|")[:-1])
+            return lambda chunk: loop.emit("custom", chunk, ns)
         ns = tuple(self.ns.split("|")[:-1])
-        return lambda chunk: loop.emit("custom", chunk, ns)
+
+        def write(chunk: Any) -> None:
+            # progress for ``refresh_on="auto"``; dropped once the attempt has timed out
+            attempt = self.attempt
+            if attempt is not None:
+                if not attempt.active:
+                    return
+                attempt.progress()
+            if streamed:
+                loop.emit("custom", chunk, ns)
+
+        return write
 
     def interrupt(self, value: Any, response_schema: Any) -> Any:
         """``interrupt(value)`` in this body or task: the recorded answer of the call at this

@@ -15,7 +15,8 @@ from .checkpoints import now_iso
 from .types import Interrupt
 
 __all__ = [
-    "STREAM_MODES", "StreamOutput", "checkpoint_chunk", "interrupt_dict", "shaped", "v2_chunk",
+    "STREAM_MODES", "StreamOutput", "checkpoint_chunk", "interrupt_dict", "print_chunk", "shaped",
+    "v2_chunk",
 ]
 
 STREAM_MODES = (
@@ -120,3 +121,13 @@ def shaped(mode: str, chunk: Any, ns: tuple, *, single: bool, subgraphs: bool, v
     if subgraphs:
         return (ns, chunk) if single else (ns, mode, chunk)
     return chunk if single else (mode, chunk)
+
+
+def print_chunk(mode: str, chunk: Any, ns: tuple, *, subgraphs: bool = False) -> None:
+    """Print a chunk of a ``print_mode`` (or ``debug=True``) mode to stdout as LangGraph does:
+    ``[mode]`` in bold, ``[graph=ns]`` in yellow with ``subgraphs=True``, then ``repr(chunk)``."""
+    parts = [f"\033[1m[{mode}]\033[0m"]
+    if subgraphs and ns:
+        parts.append(f"\033[1;30;33m[graph={ns}]\033[0m")
+    parts.append(repr(chunk))
+    print(" ".join(parts))

@@ -8,20 +8,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, NamedTuple, TypeVar
+from datetime import timedelta
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 __all__ = [
     "Command",
     "EmptyInputError",
+    "GraphDrained",
     "GraphInterrupt",
     "GraphOutput",
     "Interrupt",
     "NodeTimeoutError",
     "NondeterminismError",
+    "LangGraphDeprecatedSinceV05",
+    "LangGraphDeprecatedSinceV10",
+    "LangGraphDeprecationWarning",
     "PregelTask",
     "RetryPolicy",
     "StateSnapshot",
+    "StateUpdate",
     "ThreadBusyError",
+    "TimeoutPolicy",
+    "UnknownInterruptError",
     "default_retry_on",
     "final",
 ]
@@ -197,19 +205,175 @@ class EmptyInputError(Exception):
 
 
 class NodeTimeoutError(Exception):
-    """An attempt of an async task ran longer than its ``timeout`` (LangGraph's error, same
-    message). Not a ``TimeoutError`` (an ``OSError``), so the default retry policy retries it.
-    ``node``, ``timeout``, ``elapsed`` (seconds), ``kind`` (``"run"``)."""
+    """An attempt of an async task or entrypoint exceeded one of its timeouts (LangGraph's
+    error, same message and attributes). Not a ``TimeoutError`` (an ``OSError``), so the default
+    retry policy retries it.
 
-    def __init__(self, node: str, elapsed: float, *, timeout: float) -> None:
+    ``node`` (its name), ``elapsed`` (seconds), ``kind`` (``"run"`` or ``"idle"``: which one
+    fired), ``timeout`` (the one that fired), ``run_timeout`` / ``idle_timeout`` (the policy's,
+    ``None`` if unset). ``ValueError`` if the timeout of ``kind`` is missing.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        elapsed: float,
+        *,
+        kind: Literal["idle", "run"],
+        idle_timeout: float | None = None,
+        run_timeout: float | None = None,
+    ) -> None:
+        if kind == "idle":
+            if idle_timeout is None:
+                raise ValueError("idle_timeout is required when kind='idle'")
+            message = (
+                f"Node '{node}' exceeded its idle timeout of {idle_timeout:.3f}s without making "
+                f"progress (elapsed: {elapsed:.3f}s)."
+            )
+            self.timeout = idle_timeout
+        elif kind == "run":
+            if run_timeout is None:
+                raise ValueError("run_timeout is required when kind='run'")
+            message = (
+                f"Node '{node}' exceeded its run timeout of {run_timeout:.3f}s "
+                f"(elapsed: {elapsed:.3f}s)."
+            )
+            self.timeout = run_timeout
+        else:
+            raise ValueError(f"kind must be 'idle' or 'run', got {kind!r}")
+        super().__init__(message)
         self.node = node
         self.elapsed = elapsed
-        self.timeout = self.run_timeout = timeout
-        self.idle_timeout = None
-        self.kind = "run"
-        super().__init__(
-            f"Node {node!r} exceeded its run timeout of {timeout:.3f}s (elapsed: {elapsed:.3f}s)."
+        self.kind = kind
+        self.idle_timeout = idle_timeout
+        self.run_timeout = run_timeout
+
+
+def _timeout_seconds(value: float | timedelta | None, *, field: str) -> float | None:
+    """LangGraph's ``_coerce_timeout_seconds``: seconds as a float, ``ValueError`` if not > 0."""
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise ValueError(f"{field} must be greater than 0")
+    return seconds
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TimeoutPolicy:
+    """Timeouts of each attempt of an async task or entrypoint (LangGraph's ``TimeoutPolicy``).
+
+    ``run_timeout``: hard wall-clock cap in seconds (or a ``timedelta``), never refreshed.
+    ``idle_timeout``: the longest an attempt may go without progress. ``refresh_on``:
+    ``"auto"`` counts as progress the attempt's ``custom`` stream writes, the tasks it calls and
+    ``runtime.heartbeat()``; ``"heartbeat"`` counts only ``runtime.heartbeat()``. When one fires
+    the attempt is cancelled and ``NodeTimeoutError`` raised, for the retry policy to judge.
+    Timeouts rely on asyncio cancellation: sync code blocking the loop delays them.
+    """
+
+    run_timeout: float | timedelta | None = None
+    idle_timeout: float | timedelta | None = None
+    refresh_on: Literal["auto", "heartbeat"] = "auto"
+
+    @classmethod
+    def coerce(cls, value: float | timedelta | TimeoutPolicy | None) -> TimeoutPolicy | None:
+        """``timeout=`` as a policy with positive float seconds (``None`` for no timeout), as
+        LangGraph's ``TimeoutPolicy.coerce``: a number or ``timedelta`` is a ``run_timeout``.
+        ``ValueError`` for a non-positive timeout or another ``refresh_on``."""
+        if value is None:
+            return None
+        if not isinstance(value, TimeoutPolicy):
+            value = cls(run_timeout=value)
+        if value.refresh_on not in ("auto", "heartbeat"):
+            raise ValueError("refresh_on must be 'auto' or 'heartbeat'")
+        run_timeout = _timeout_seconds(value.run_timeout, field="run_timeout")
+        idle_timeout = _timeout_seconds(value.idle_timeout, field="idle_timeout")
+        if run_timeout is None and idle_timeout is None:
+            return None
+        return cls(run_timeout=run_timeout, idle_timeout=idle_timeout, refresh_on=value.refresh_on)
+
+
+class GraphDrained(Exception):
+    """The run stopped before executing because ``RunControl.request_drain()`` was called
+    (LangGraph's ``GraphDrained``, message ``"Graph drained: <reason>"``). Its input (or resume)
+    is stored: ``invoke(None, config)`` continues it later."""
+
+    def __init__(self, reason: str = "shutdown") -> None:
+        self.reason = reason
+        super().__init__(f"Graph drained: {reason}")
+
+
+class UnknownInterruptError(ValueError):
+    """A ``Command(resume=...)`` that does not match the pending interrupts (LangGraph's error
+    of its strict resume mode; a ``ValueError`` here, as Flowsite always refuses unknown ids).
+
+    ``reason``: ``"not_pending"`` (the map names interrupts that are not pending, listed in
+    ``interrupt_ids``), ``"empty_map"`` or ``"ambiguous"`` (one value, several pending).
+    ``pending_ids``: the interrupts still waiting. Raised before anything is written.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: Literal["not_pending", "empty_map", "ambiguous"],
+        interrupt_ids: Sequence[str] = (),
+        pending_ids: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.interrupt_ids = tuple(interrupt_ids)
+        self.pending_ids = tuple(pending_ids)
+
+
+class InvalidUpdateError(Exception):
+    """An ``update_state`` that the entrypoint cannot apply (LangGraph's error, same messages)."""
+
+
+class StateUpdate(NamedTuple):
+    """One update of ``bulk_update_state`` (LangGraph's ``StateUpdate``)."""
+
+    values: Any
+    as_node: str | None = None
+    task_id: str | None = None
+
+
+class LangGraphDeprecationWarning(DeprecationWarning):
+    """LangGraph's deprecation warning (same class names, attributes and messages, so a ported
+    program's warning filters keep working): ``"<message>. Deprecated in LangGraph V0.5 to be
+    removed in V2.0."``."""
+
+    def __init__(
+        self,
+        message: str,
+        *args: object,
+        since: tuple[int, int],
+        expected_removal: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(message, *args)
+        self.message = message.rstrip(".")
+        self.since = since
+        self.expected_removal = expected_removal or (since[0] + 1, 0)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.message}. Deprecated in LangGraph V{self.since[0]}.{self.since[1]}"
+            f" to be removed in V{self.expected_removal[0]}.{self.expected_removal[1]}."
         )
+
+
+class LangGraphDeprecatedSinceV05(LangGraphDeprecationWarning):
+    """Deprecated since LangGraph 0.5 (e.g. ``retry=``)."""
+
+    def __init__(self, message: str, *args: object) -> None:
+        super().__init__(message, *args, since=(0, 5), expected_removal=(2, 0))
+
+
+class LangGraphDeprecatedSinceV10(LangGraphDeprecationWarning):
+    """Deprecated since LangGraph 1.0 (e.g. ``config_schema=``, ``checkpoint_during=``)."""
+
+    def __init__(self, message: str, *args: object) -> None:
+        super().__init__(message, *args, since=(1, 0), expected_removal=(2, 0))
 
 
 class NondeterminismError(RuntimeError):
