@@ -500,3 +500,123 @@ def test_runtime_works_without_langchain():
 
 def test_langchain_is_imported_only_when_used():
     assert run_python(LAZY) == "False"
+
+
+# -- more of LangGraph's shapes ---------------------------------------------------------------
+def test_root_run_of_an_interrupted_second_run_ends_with_the_threads_value(saver_factory):
+    def scenario(api, saver):
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> dict:
+            return {"x": x, "ok": api.interrupt("ok?")}
+
+        recorder = Recorder()
+        config = {**cfg("t"), "callbacks": [recorder]}
+        wf.invoke(1, config)
+        wf.invoke(api.Command(resume=True), config)
+        roots = []
+        for mode in ("values", "updates", ["custom", "values"]):
+            recorder.events.clear()
+            list(wf.stream(2, config, stream_mode=mode))
+            roots.append([e[2] for e in recorder.events if e[0] == "end" and e[1] == "LangGraph"])
+        recorder.events.clear()
+        wf.invoke(3, config)
+        return [*roots, [e[2] for e in recorder.events if e[0] == "end" and e[1] == "LangGraph"]]
+
+    values, updates, custom_values, invoked = same(run_both(scenario, saver_factory))
+    assert updates == [{"x": 1, "ok": True}]
+    for merged in (values, custom_values, invoked):  # a new run: a new interrupt id each time
+        assert set(merged[0]) == {"x", "ok", "__interrupt__"}
+
+
+def test_invoke_with_messages_mode_returns_the_chunks(saver_factory):
+    def scenario(api, saver):
+        wf = sync_program(api, saver)
+        return messages(wf.invoke("q", cfg("t"), stream_mode="messages"))
+
+    assert len(same(run_both(scenario, saver_factory))) == 3 + 17
+
+
+async def test_sync_task_in_async_entrypoint_with_callbacks(saver_factory):
+    async def scenario(api, saver):
+        @api.task
+        def ask(question: str) -> str:
+            return chat_model("sync in async").invoke(question).content
+
+        @api.task
+        async def nested(question: str) -> str:
+            return await ask(question)
+
+        @api.entrypoint(checkpointer=saver)
+        async def wf(question: str) -> str:
+            return await ask(question) + await nested(question)
+
+        recorder = Recorder()
+        chunks = await collect(wf.astream("q", {**cfg("t"), "callbacks": [recorder]},
+                                          stream_mode="messages"))
+        return [[(e[1], e[3]) for e in recorder.events if e[0] == "start"],
+                [(meta["langgraph_node"], meta["langgraph_path"]) for _m, meta in chunks]]
+
+    starts, chunks = same(await arun_both(scenario, saver_factory))
+    assert ("ask", "nested") in starts
+    assert chunks[-1] == ("ask", ("__pregel_push", ("__pregel_push", ("__pregel_pull", "wf"), 1,
+                                                    True), 0, True))
+
+
+def test_tool_call_ids_and_tool_messages(saver_factory):
+    def scenario(api, saver):
+        @api.task
+        def call(text: str) -> str:
+            done = shout.invoke({"name": "shout", "args": {"text": text}, "id": "call-1",
+                                 "type": "tool_call"})
+            return done.content
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(text: str) -> str:
+            return call(text).result()
+
+        out = list(wf.stream("hi", cfg("t"), stream_mode=["tools", "messages", "updates"]))
+        return [(mode, message(c[0]) if mode == "messages" else c) for mode, c in out]
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[0] == ("tools", {"event": "tool-started", "tool_call_id": "call-1",
+                              "tool_name": "shout", "input": {"text": "hi"}})
+
+
+def test_failing_task_and_body_are_traced_as_errors(saver_factory):
+    def scenario(api, saver):
+        @api.task
+        def boom(x: int) -> int:
+            raise ValueError(f"bad {x}")
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> int:
+            return boom(x).result()
+
+        recorder = Recorder()
+        from .lg import attempt
+
+        result = attempt(lambda: wf.invoke(1, {**cfg("t"), "callbacks": [recorder]}))
+        return [result, [(e[1], e[3]) for e in recorder.events if e[0] == "end"]]
+
+    result, ends = same(run_both(scenario, saver_factory))
+    assert result == ("raises", "ValueError", "bad 1")
+    assert ends == [("boom", "ValueError"), ("wf", "ValueError"), ("LangGraph", "ValueError")]
+
+
+def test_enclosing_langchain_run_parents_the_entrypoint(saver_factory):
+    """An entrypoint invoked inside a LangChain runnable (here a ``RunnableLambda``) is traced
+    under it, through langchain-core's child runnable config."""
+    from langchain_core.runnables import RunnableLambda
+
+    def scenario(api, saver):
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> int:
+            return x + 1
+
+        outer = RunnableLambda(lambda x: wf.invoke(x, cfg("t")), name="outer")
+        recorder = Recorder()
+        result = outer.invoke(1, {"callbacks": [recorder]})
+        return [result, [(e[1], e[3]) for e in recorder.events if e[0] == "start"]]
+
+    assert same(run_both(scenario, saver_factory)) == [
+        2, [("outer", None), ("LangGraph", "outer"), ("wf", "LangGraph")]]

@@ -197,7 +197,16 @@ class PregelLoop:
         except BaseException as exc:
             self.tracing.error(exc)
             raise
-        self.tracing.end(self.output if self.status == "done" else self.end_value)
+        self.tracing.end(self._root_output())
+
+    def _root_output(self) -> Any:
+        """What LangGraph's root run ends with: the result, or when interrupted the thread's
+        value, into which LangGraph's ``values`` stream (``invoke``'s) merges the interrupts."""
+        if self.status != "interrupted":
+            return self.output
+        if isinstance(self.end_value, dict) and ("values" in self.modes or not self.modes):
+            return {**self.end_value, "__interrupt__": self.interrupts}
+        return self.end_value
 
     def _run_held(self, input: Any) -> None:
         saver = self.saver
