@@ -620,3 +620,30 @@ def test_enclosing_langchain_run_parents_the_entrypoint(saver_factory):
 
     assert same(run_both(scenario, saver_factory)) == [
         2, [("outer", None), ("LangGraph", "outer"), ("wf", "LangGraph")]]
+
+
+def test_tasks_mode_carries_the_callers_metadata_and_tags(saver_factory):
+    """LangGraph's task-start chunks carry the caller's metadata (without its own keys) and tags,
+    as the messages stream does."""
+
+    def scenario(api, saver):
+        @api.task
+        def step(x: int) -> int:
+            return x
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> int:
+            return step(x).result()
+
+        plain = list(wf.stream(1, cfg("t"), stream_mode="tasks"))
+        config = {"configurable": {"thread_id": "t2", "user_id": "u"}, "metadata": {"m": 1},
+                  "tags": ["mine"]}
+        debug = [c["payload"] for c in wf.stream(1, {**config, "configurable": {
+            "thread_id": "t3"}}, stream_mode="debug") if c["type"] == "task"]
+        return [plain, list(wf.stream(1, config, stream_mode="tasks")), debug]
+
+    plain, tagged, debug = same(run_both(scenario, saver_factory))
+    assert "metadata" not in plain[0]
+    starts = [c for c in tagged if "input" in c]
+    assert [c["metadata"] for c in starts] == [{"m": 1, "tags": ["mine"]}] * 2
+    assert [c["metadata"] for c in debug] == [{"m": 1, "tags": ["mine"]}] * 2

@@ -47,7 +47,7 @@ from .pool import Heartbeat, run_coroutine, worker_pool
 from .retry import with_retry, with_retry_async, with_timeout
 from .runner import TaskRunner
 from .scope import NO_RESUME, RunControl, Scope, current_scope, no_writer
-from .stream import StreamOutput, checkpoint_chunk, interrupt_dict
+from .stream import StreamOutput, checkpoint_chunk, interrupt_dict, task_start
 from .types import (
     Command,
     EmptyInputError,
@@ -487,8 +487,7 @@ class PregelLoop:
         scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
         kwargs = self.graph.injected_kwargs(self, self.previous, scope)
         if self.wants("tasks"):
-            self.emit("tasks", {"id": entry_id, "name": name, "input": self.input,
-                                "triggers": ("__start__",)})
+            self.emit("tasks", task_start(entry_id, name, self.input, ("__start__",), self.config))
         self.recorded = recorded_calls(self.writes)
         token = current_scope.set(scope)
         try:

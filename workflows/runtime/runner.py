@@ -21,6 +21,7 @@ from .integrations import task_inputs
 from .pool import TaskFuture, in_event_loop, worker_pool
 from .retry import with_retry, with_retry_async, with_timeout
 from .scope import Scope, current_scope
+from .stream import task_start
 from .types import GraphInterrupt
 
 if TYPE_CHECKING:
@@ -61,8 +62,8 @@ class TaskRunner:
         if loop.saver is not None:
             call = checked_call(loop, task, parent, path, args, kwargs, task_id)
         if loop.wants("tasks"):
-            loop.emit("tasks", {"id": task_id, "name": task.name, "input": (args, kwargs),
-                                "triggers": ("__pregel_push",)})
+            loop.emit("tasks", task_start(
+                task_id, task.name, (args, kwargs), ("__pregel_push",), loop.config))
         done = loop.writes.get(task_id, {})
         in_loop = in_event_loop()
         if "__return__" in done:

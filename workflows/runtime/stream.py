@@ -16,6 +16,7 @@ from .types import Interrupt
 
 __all__ = [
     "STREAM_MODES", "StreamOutput", "checkpoint_chunk", "interrupt_dict", "print_chunk", "shaped",
+    "task_start",
     "v2_chunk",
 ]
 
@@ -66,6 +67,29 @@ class StreamOutput:
     def wants(self, mode: str) -> bool:
         """Whether chunks of ``mode`` are streamed (directly, or inside ``debug`` ones)."""
         return mode in self.modes or (self.debug and mode in ("tasks", "checkpoints"))
+
+
+# metadata keys a task-start chunk leaves out (LangGraph's EXCLUDED_METADATA_KEYS)
+EXCLUDED_METADATA_KEYS = frozenset({
+    "thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map", "langgraph_step",
+    "langgraph_node", "langgraph_triggers", "langgraph_path", "langgraph_checkpoint_ns",
+})
+
+
+def task_start(task_id: str, name: str, input: Any, triggers: tuple, config: dict) -> dict:
+    """A ``tasks`` chunk for a task that starts (LangGraph's): ``{"id", "name", "input",
+    "triggers"}``, plus ``"metadata"`` when the caller's config has metadata or tags: its
+    metadata without LangGraph's own keys, and its tags under ``"tags"``."""
+    chunk = {"id": task_id, "name": name, "input": input, "triggers": triggers}
+    metadata = {
+        k: v for k, v in (config.get("metadata") or {}).items() if k not in EXCLUDED_METADATA_KEYS
+    }
+    tags = [t for t in config.get("tags") or () if not t.startswith("seq:step")]
+    if tags:
+        metadata["tags"] = tags
+    if metadata:
+        chunk["metadata"] = metadata
+    return chunk
 
 
 def interrupt_dict(intr: Interrupt) -> dict:
