@@ -433,6 +433,28 @@ async def test_astream_events_v2(saver_factory, program):
     assert resumed["events"][-1][4]["output"]["approved"] is True
 
 
+async def test_event_stream_versions():
+    """Only ``astream_events(version="v2")``: LangGraph's sync ``stream_events`` raises
+    ``NotImplementedError`` for v1/v2 too; Flowsite also refuses v1 (deprecated in langchain-core,
+    which LangGraph hands it to) and v3 (LangGraph's experimental protocol)."""
+    from .lg import FLOWSITE, LANGGRAPH, aattempt, attempt
+
+    def build(api):
+        @api.entrypoint()
+        def wf(x: int) -> int:
+            return x
+
+        return wf
+
+    for api in (FLOWSITE, LANGGRAPH):
+        assert attempt(lambda api=api: list(build(api).stream_events(1)))[:2] == (
+            "raises", "NotImplementedError")
+    for version in ("v1", "v3"):
+        refused = await aattempt(lambda v=version: collect(build(FLOWSITE).astream_events(
+            1, version=v)))
+        assert refused[:2] == ("raises", "NotImplementedError")
+
+
 async def test_astream_events_filters(saver_factory):
     async def scenario(api, saver):
         wf = sync_program(api, saver)

@@ -482,6 +482,15 @@ class Pregel:
 
         return astream_events(self, input, config, version, **kwargs)
 
+    def stream_events(
+        self, input: Any, config: dict | None = None, *, version: str = "v2", **kwargs: Any
+    ) -> Iterator[dict]:
+        """Not supported, as in LangGraph for ``version="v1"``/``"v2"`` (langchain-core has no
+        synchronous event stream): raises ``NotImplementedError``; use :meth:`astream_events`."""
+        raise NotImplementedError(
+            f"stream_events(version={version!r}) is not supported. Use astream_events()."
+        )
+
     # -- schemas ----------------------------------------------------------------------------
     def get_input_jsonschema(self, config: dict | None = None) -> dict[str, Any]:
         """JSON Schema of the input (the function's first parameter's annotation), as
