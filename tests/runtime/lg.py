@@ -3,7 +3,7 @@ differential tests use to compare what they observe.
 
 A test defines its program once, as ``def build(api, saver): ...`` using only ``api.entrypoint``,
 ``api.task``, ``api.interrupt`` etc., runs it on ``FLOWSITE`` and on ``LANGGRAPH`` (the reference,
-langgraph 1.2.22) and compares *transcripts*: lists of what the caller observed (chunks, results,
+langgraph 1.2.24) and compares *transcripts*: lists of what the caller observed (chunks, results,
 raised errors, state snapshots). ``normalize`` makes the two comparable:
 
 * ``Interrupt``, ``StateSnapshot``, ``PregelTask``, ``GraphOutput``, other dataclasses and

@@ -79,7 +79,7 @@ def test_without_checkpointer():
 @pytest.mark.parametrize("api", APIS, ids=API_IDS)
 def test_command_resume_none(api, saver_factory):
     """Deliberate difference: ``Command(resume=None)`` (and ``Command()``) is a clear ValueError in
-    Flowsite; LangGraph 1.2.22 crashes with ``UnboundLocalError: ... 'resume_is_map'``. ``False``
+    Flowsite; LangGraph 1.2.24 crashes with ``UnboundLocalError: ... 'resume_is_map'``. ``False``
     and ``''`` remain valid resume values in both."""
     wf = build_ask(api, saver_factory(api))
     wf.invoke("x", cfg("t"))
@@ -99,7 +99,7 @@ def test_command_resume_none(api, saver_factory):
 
 @pytest.mark.parametrize("api", APIS, ids=API_IDS)
 def test_command_on_a_thread_without_checkpoint(api, saver_factory):
-    """Deliberate difference: on a thread with no checkpoint, LangGraph 1.2.22 runs the
+    """Deliberate difference: on a thread with no checkpoint, LangGraph 1.2.24 runs the
     entrypoint with the ``Command`` object itself as input (and the resume value answers the first
     interrupt); Flowsite raises ``EmptyInputError``."""
     seen = []

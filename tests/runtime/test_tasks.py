@@ -430,7 +430,7 @@ async def test_retry_async_task(saver_factory):
 @pytest.mark.parametrize("api", APIS, ids=API_IDS)
 def test_unawaited_task_that_interrupts(api, saver_factory):
     """Deliberate difference: when a task the body never waited for interrupts, LangGraph
-    1.2.22 streams no interrupt, returns the body's value and leaves the thread on its input
+    1.2.24 streams no interrupt, returns the body's value and leaves the thread on its input
     checkpoint with ``next == ()`` (neither finished nor waiting). Flowsite pauses the run on that
     interrupt so it can be answered. Resuming gives the body's value in both."""
     release = threading.Event()

@@ -65,7 +65,7 @@ class _TaskFunction:
         self.func = func
         self.name = name or task_name(func)
         allow_declared(type_hints(func).get("return"))  # its results load back as their types
-        self.retry_policy = retry_policy
+        self.retry_policy = _policies(retry_policy)
         self.cache_policy = cache_policy
         self.timeout = timeout
         self.is_async = inspect.iscoroutinefunction(func)
@@ -128,6 +128,13 @@ def task(
     return decorate(__func_or_none__) if __func_or_none__ is not None else decorate
 
 
+def _policies(policy: RetryPolicy | Sequence[RetryPolicy] | None) -> Sequence[RetryPolicy]:
+    """``retry_policy`` as LangGraph keeps it: ``()``, ``(policy,)`` or the sequence given."""
+    if policy is None:
+        return ()
+    return (policy,) if isinstance(policy, RetryPolicy) else policy
+
+
 def _sync_timeout(name: str, kind: str) -> ValueError:
     """LangGraph's error for ``timeout=`` on a sync task (``kind="Task"``) or entrypoint
     (``"Node"``)."""
@@ -164,7 +171,7 @@ class Pregel:
         self.node_name = func.__name__  # the entrypoint's node: kept by copy({"name": ...})
         self.checkpointer = checkpointer
         self.store = store
-        self.retry_policy = retry_policy
+        self.retry_policy = _policies(retry_policy)
         self.context_schema = context_schema
         self.timeout = timeout
         self.cache = cache
