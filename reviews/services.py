@@ -119,9 +119,9 @@ def answer_interrupt(
 
     Raises ``ValueError`` for an unknown ``decision`` or action kind; ``NotAllowed`` when
     ``user`` lacks ``reviews.answer_interrupt`` or the workflow's ``review_permission``;
-    ``ClaimedByOther`` while another reviewer's claim lasts; and what ``workflows.services.resume_run`` raises:
-    ``InterruptNotPending`` (already answered, e.g. a double submission) and
-    ``InvalidResumeValue``.
+    ``ClaimedByOther`` while another reviewer's claim lasts; and what
+    ``workflows.services.resume_run`` raises: ``InterruptNotPending`` (already answered, e.g. a
+    double submission) and ``InvalidResumeValue``.
     """
     for kind in [decision, *(action["kind"] for action in actions)]:
         if kind not in Decision.Kind.values:

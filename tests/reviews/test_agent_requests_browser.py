@@ -1,0 +1,182 @@
+"""Agent requests answered in headless Chromium against a live Daphne server: the reviewer
+picks decisions, edits arguments in fields (never JSON), sees the diff before sending, and the
+workflow (``tests.reviews.agent_payloads``: it returns what it was resumed with) receives
+exactly the value the agent expects.
+
+The request is paused in this process (``executor.execute_run``); the answer is resumed by the
+live server's own executor. Set ``FLOWSITE_SHOTS`` to a directory to keep screenshots of each
+page state at 1280 and 390 px (``forms-<state>-desktop.png`` / ``-phone.png``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Page, expect
+
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase
+from tests.reviews.agent_payloads import (
+    BATCHED,
+    EMAIL_ARGS,
+    INBOX,
+    PER_CALL,
+    PER_CALL_SCHEMA,
+    WORKFLOW,
+    fresh,
+)
+from workflows import executor, services
+from workflows.models import Interrupt, Thread
+
+pytestmark = pytest.mark.browser
+
+SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
+THREAD_URL = re.compile(r"/threads/\d+/$")
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
+class AgentRequestsInBrowserTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.reviewer("alice")
+
+    # -- helpers ------------------------------------------------------------------------------
+    def paused(self, value, schema=None) -> Interrupt:
+        run = services.start_run(workflow=WORKFLOW, input={"value": value, "schema": schema})
+        executor.execute_run(run.pk)
+        return Interrupt.objects.pending().get(thread=run.thread)
+
+    def open(self, interrupt: Interrupt) -> Page:
+        page = self.logged_in_page("alice")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"/interrupts/{interrupt.pk}/")
+        return page
+
+    @staticmethod
+    def action(page: Page, name: str):
+        return page.get_by_role("article").filter(has=page.get_by_role("heading", name=name))
+
+    @staticmethod
+    def choose(card, decision: str) -> None:
+        card.get_by_role("radio", name=re.compile(f"^{decision}")).check()
+
+    def resumed_with(self, interrupt: Interrupt):
+        deadline = time.monotonic() + LIVE / 1000
+        while time.monotonic() < deadline:
+            thread = Thread.objects.get(pk=interrupt.thread_id)
+            if thread.status == Thread.Status.DONE:
+                return thread.result["resumed_with"]
+            assert thread.status != Thread.Status.ERROR, thread.error
+            time.sleep(0.1)
+        raise AssertionError(f"thread still {thread.status}")
+
+    def shot(self, page: Page, name: str) -> None:
+        if not SHOTS:
+            return
+        os.makedirs(SHOTS, exist_ok=True)
+        for label, width in (("desktop", 1280), ("phone", 390)):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=os.path.join(SHOTS, f"forms-{name}-{label}.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    # -- tests --------------------------------------------------------------------------------
+    def test_per_call_request_edited_with_the_diff_shown_before_sending(self) -> None:
+        interrupt = self.paused(fresh(PER_CALL), fresh(PER_CALL_SCHEMA))
+        page = self.open(interrupt)
+        card = self.action(page, "send_email")
+        expect(card.get_by_text("Tool execution requires approval")).to_be_visible()
+        expect(card.get_by_text("alice@example.com")).to_be_visible()  # the proposal, readable
+        for decision in ("Approve", "Edit", "Reject", "Respond"):
+            expect(card.get_by_role("radio", name=re.compile(f"^{decision}"))).to_be_visible()
+        expect(card.get_by_role("radio", name=re.compile("^Ignore"))).to_have_count(0)
+        self.shot(page, "per-call")
+
+        self.choose(card, "Edit")
+        subject = card.get_by_label("Subject")
+        expect(subject).to_have_value("Report")  # prefilled from the proposal
+        expect(card.get_by_text("No changes yet")).to_be_visible()
+        subject.fill("Monthly report")
+        diff = card.locator("[data-diff-list] li")
+        expect(diff).to_have_count(1)
+        expect(diff.locator("del")).to_have_text("Report")
+        expect(diff.locator("ins")).to_have_text("Monthly report")
+        self.shot(page, "edit-diff")
+
+        page.get_by_role("button", name="Send decision").click()
+        page.wait_for_url(THREAD_URL)
+        assert self.resumed_with(interrupt) == {
+            "type": "edit",
+            "edited_action": {
+                "name": "send_email",
+                "args": {**EMAIL_ARGS, "subject": "Monthly report"},
+            },
+        }
+
+    def test_agent_inbox_request_ignored(self) -> None:
+        interrupt = self.paused(fresh(INBOX))
+        page = self.open(interrupt)
+        card = self.action(page, "send_email")
+        expect(card.get_by_text("Please review the email before it is sent")).to_be_visible()
+        expect(card.get_by_role("radio", name=re.compile("^Reject"))).to_have_count(
+            0
+        )  # no allow_reject
+        self.shot(page, "agent-inbox")
+        self.choose(card, "Ignore")
+        page.get_by_role("button", name="Send decision").click()
+        page.wait_for_url(THREAD_URL)
+        assert self.resumed_with(interrupt) == [{"type": "ignore", "args": None}]
+
+    def test_batched_request_one_approved_one_edited_without_json(self) -> None:
+        interrupt = self.paused(fresh(BATCHED))
+        page = self.open(interrupt)
+        email, delete = self.action(page, "send_email"), self.action(page, "delete_file")
+        expect(page.get_by_text("The agent wants to make 2 tool calls")).to_be_visible()
+        expect(delete.get_by_role("radio")).to_have_count(2)  # approve, reject
+        self.shot(page, "batched")
+
+        # An error first: Respond needs a message; nothing is sent, what was typed stays.
+        self.choose(email, "Respond")
+        self.choose(delete, "Approve")
+        page.get_by_role("button", name="Send 2 decisions").click()
+        summary = page.get_by_role("alert").filter(has_text="Please correct the answer below.")
+        expect(summary).to_contain_text(
+            "send_email (action 1) › Message to the agent: Respond needs a message"
+        )
+        assert Interrupt.objects.get(pk=interrupt.pk).status == Interrupt.Status.PENDING
+        self.shot(page, "error")
+
+        self.choose(email, "Edit")
+        body = email.get_by_label("Body")
+        expect(body).to_have_value("Here it is.")
+        body.fill("Here it is, with the figures.")
+        expect(email.locator("[data-diff-list] li ins")).to_have_text(
+            "Here it is, with the figures."
+        )
+        expect(delete.get_by_role("radio", name=re.compile("^Approve"))).to_be_checked()
+        page.get_by_role("button", name="Send 2 decisions").click()
+        page.wait_for_url(THREAD_URL)
+        assert self.resumed_with(interrupt) == {
+            "decisions": [
+                {
+                    "type": "edit",
+                    "edited_action": {
+                        "name": "send_email",
+                        "args": {**EMAIL_ARGS, "body": "Here it is, with the figures."},
+                    },
+                },
+                {"type": "approve"},
+            ]
+        }
+
+        # The audit log, filtered by kind, shows the batch (an edit in it) and its diff.
+        get_user_model().objects.filter(username="alice").update(is_staff=True)
+        page.goto("/audit/")
+        page.get_by_label("Decision").select_option("edit")
+        expect(page).to_have_url(re.compile(r"/audit/\?kind=edit$"))
+        row = page.get_by_role("row").filter(has_text="send_email")
+        expect(row.get_by_text("Mixed", exact=True)).to_be_visible()
+        expect(row.locator("ins")).to_have_text("Here it is, with the figures.")
+        self.shot(page, "audit-kind")
