@@ -579,33 +579,27 @@ def _bind_nodes(node: Node, form: forms.BaseForm) -> None:
             item.bound = form[item.name]
 
 
-def walk(node: Node | None) -> Iterator[Node]:
-    """Every node under ``node`` (itself first), through every branch."""
+def walk(node: Node | None, *, chosen_only: bool = False) -> Iterator[Node]:
+    """Every node under ``node`` (itself first), through every branch of a union, or with
+    ``chosen_only`` only through the branch chosen (the nodes a submission uses)."""
     if node is None:
         return
     yield node
     if isinstance(node, ObjectNode):
         for child in node.children:
-            yield from walk(child)
+            yield from walk(child, chosen_only=chosen_only)
     elif isinstance(node, ArrayNode):
         for item in node.items:
-            yield from walk(item)
+            yield from walk(item, chosen_only=chosen_only)
     elif isinstance(node, UnionNode):
-        for branch in node.branches:
-            yield from walk(branch.node)
+        branches = [node.selected] if chosen_only else node.branches
+        for branch in branches:
+            if branch is not None:
+                yield from walk(branch.node, chosen_only=chosen_only)
 
 
 def _active(node: Node) -> Iterator[Node]:
-    """The nodes a submission uses: only the selected branch of each union."""
-    yield node
-    if isinstance(node, ObjectNode):
-        for child in node.children:
-            yield from _active(child)
-    elif isinstance(node, ArrayNode):
-        for item in node.items:
-            yield from _active(item)
-    elif isinstance(node, UnionNode) and node.selected is not None:
-        yield from _active(node.selected.node)
+    return walk(node, chosen_only=True)
 
 
 def field_names(node: Node) -> set[str]:

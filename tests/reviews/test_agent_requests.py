@@ -463,3 +463,32 @@ def test_answered_request_page_shows_each_decision(reviewer_client):
     assert '<span class="decision decision-edit">Edited</span>' in page
     assert "<del>Report</del>" in page and "<ins>Monthly report</ins>" in page
     assert "“Keep the report.”" in page
+
+
+def test_per_call_schema_errors_land_on_the_argument_field(reviewer_client):
+    """A rule only jsonschema checks (a pattern), on the argument its path names."""
+    schema = fresh(PER_CALL_SCHEMA)
+    schema["$defs"]["send_email"]["properties"]["to"]["pattern"] = "@example\\.com$"
+    client = reviewer_client()
+    interrupt = paused(fresh(PER_CALL), schema)
+    response = answer(
+        client, interrupt, {"action-0-decision": "edit", **email_fields(to="bob@else.org")}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "send_email (action 1) › To</strong>: &#x27;bob@else.org&#x27; does not match" in html
+    assert 'href="#id_action-0-args.to"' in html
+    assert not Decision.objects.exists()
+
+
+def test_descriptions_are_markdown_sanitised(reviewer_client):
+    value = fresh(INBOX)
+    value[0]["description"] = (
+        "**Check** the `to` field.\n\n<script>alert(1)</script>"
+        "[docs](javascript:alert(2)) <img src=x onerror=alert(3)>"
+    )
+    client = reviewer_client()
+    interrupt = paused(value)
+    html = client.get(reverse("reviews:interrupt", args=[interrupt.pk])).content.decode()
+    assert "<strong>Check</strong> the <code>to</code> field." in html
+    assert "<script>alert(1)" not in html and "javascript:" not in html and "onerror" not in html
