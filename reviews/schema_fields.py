@@ -254,11 +254,17 @@ class _Builder:
         label: str | None = None,
         depth: int = 0,
     ) -> Node:
-        raw = resolve(schema, self.root)
         prop, nullable = unwrap(schema, self.root)
         required = required and not nullable
+        # A property's own title, else its name, else its type's title (a $ref's target).
+        own = schema.get("title") if isinstance(schema, dict) else None
+        key = path[-1] if path else None
         label = (
-            label or prop.get("title") or raw.get("title") or label_for(path[-1] if path else name)
+            label
+            or own
+            or (label_for(key) if isinstance(key, str) else None)
+            or prop.get("title")
+            or (label_for(name) if name else "Your answer")
         )
         help_text = prop.get("description", "") or ""
         kind = type_of(prop)
@@ -495,7 +501,6 @@ class _Builder:
                 min_length=prop.get("minLength"),
                 widget=widget,
                 strip=False,
-                empty_value="" if not common["required"] else "",
                 **common,
             )
         if kind == "array":
@@ -546,8 +551,6 @@ def _initial(field_: forms.Field, value: Any) -> Any:
         return str(value)
     if isinstance(field_, forms.CharField) and value is not None and not isinstance(value, str):
         return json.dumps(value)
-    if isinstance(field_, forms.JSONField):
-        return value
     return value
 
 

@@ -3,6 +3,7 @@ $ref/$defs, nested objects, arrays, and jsonschema's errors shown on the field t
 
 import pytest
 from django.http import QueryDict
+from django.template.loader import render_to_string
 
 from reviews.forms import SchemaForm, schema_form_class
 from tests.reviews.agent_payloads import EMAIL_ARGS, PER_CALL_SCHEMA, fresh
@@ -111,8 +112,11 @@ def test_unbound_form_starts_from_the_proposal_and_array_templates_are_not_field
     assert form["ship_to.city"].value() == "Lyon"
     assert [form[f"quantities.{i}"].value() for i in (0, 1)] == [1, 4]
     assert not any("__index__" in name for name in form.fields)
-    html = form.as_div() if False else ""  # rendering is covered by the page tests
-    assert html == ""
+    html = render_to_string("includes/form_fields.html", {"form": form})
+    # Each item has its marker; a new item's fields exist only in the <template> the page clones.
+    assert html.count('name="quantities[]"') == 3  # two items and the template's
+    assert 'name="quantities.__index__"' in html.split("<template data-template>")[1]
+    assert "<legend>Ship to" in html  # the property's name, not its $ref's title (Address)
 
 
 @pytest.mark.parametrize(
