@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import langgraph.cache.memory as _lg_cache
 import langgraph.checkpoint.memory as _lg_memory
 import langgraph.config as _lg_config
 import langgraph.errors as _lg_errors
@@ -49,6 +50,8 @@ FLOWSITE = _namespace(
     Command=_fs.Command,
     Interrupt=_fs.Interrupt,
     InMemorySaver=_fs.InMemorySaver,
+    InMemoryCache=_fs.InMemoryCache,
+    CachePolicy=_fs.CachePolicy,
     RetryPolicy=_fs.RetryPolicy,
     get_stream_writer=_fs.get_stream_writer,
     get_config=_fs.get_config,
@@ -65,6 +68,8 @@ LANGGRAPH = _namespace(
     Command=_lg_types.Command,
     Interrupt=_lg_types.Interrupt,
     InMemorySaver=_lg_memory.InMemorySaver,
+    InMemoryCache=_lg_cache.InMemoryCache,
+    CachePolicy=_lg_types.CachePolicy,
     RetryPolicy=_lg_types.RetryPolicy,
     get_stream_writer=_lg_config.get_stream_writer,
     get_config=_lg_config.get_config,

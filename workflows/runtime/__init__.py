@@ -1,5 +1,6 @@
 """Plain-Python runtime of LangGraph's functional API (no Django import)."""
 
+from .cache import BaseCache, CachePolicy, InMemoryCache
 from .checkpoint import BaseCheckpointSaver, CheckpointTuple, InMemorySaver
 from .context import get_config, get_runtime, get_store, get_stream_writer, interrupt
 from .func import Pregel, entrypoint, task
@@ -30,13 +31,16 @@ from .types import (
 MemorySaver = InMemorySaver  # LangGraph's older name
 
 __all__ = [
+    "BaseCache",
     "BaseCheckpointSaver",
+    "CachePolicy",
     "CheckpointTuple",
     "Command",
     "EmptyInputError",
     "GraphDrained",
     "GraphInterrupt",
     "GraphOutput",
+    "InMemoryCache",
     "InMemorySaver",
     "Interrupt",
     "InvalidUpdateError",
