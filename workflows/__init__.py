@@ -1,14 +1,15 @@
 """Flowsite's durable workflows: LangGraph's functional API on Django.
 
 ``from workflows import entrypoint, task, interrupt, Command, InMemorySaver, DjangoSaver`` works
-without Django settings; ``DjangoSaver`` (and the Django app's parts) load on first use, as does
+without Django settings; ``DjangoSaver`` (and the Django app's parts) load on first use, as do
+``DjangoCache`` (task and entrypoint caching on Django's cache framework) and
 ``LangGraphDjangoSaver`` (a LangGraph checkpointer on the same models; needs langgraph).
 """
 
 from .runtime import *  # noqa: F403
 from .runtime import __all__ as _runtime_all
 
-__all__ = [*_runtime_all, "DjangoSaver", "LangGraphDjangoSaver"]
+__all__ = [*_runtime_all, "DjangoCache", "DjangoSaver", "LangGraphDjangoSaver"]
 
 
 def __getattr__(name: str):
@@ -16,6 +17,10 @@ def __getattr__(name: str):
         from .checkpointer import DjangoSaver
 
         return DjangoSaver
+    if name == "DjangoCache":
+        from .cache import DjangoCache
+
+        return DjangoCache
     if name == "LangGraphDjangoSaver":
         from .langgraph_saver import LangGraphDjangoSaver
 

@@ -31,7 +31,9 @@ class DjangoCache(BaseCache):
     ``InvalidCacheBackendError`` on first use when ``alias`` is not configured.
     """
 
-    def __init__(self, alias: str = "default", *, prefix: str = "workflows", serde: Any = None) -> None:
+    def __init__(
+        self, alias: str = "default", *, prefix: str = "workflows", serde: Any = None
+    ) -> None:
         super().__init__(serde=serde)
         self.alias = alias
         self.prefix = prefix

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from .lg import LANGGRAPH, aattempt, attempt, cfg, run_both, arun_both, same
+from .lg import LANGGRAPH, aattempt, arun_both, attempt, cfg, run_both, same
 
 
 def _flowsite_caches(config: pytest.Config) -> list:
@@ -254,7 +254,8 @@ def test_in_memory_cache_api(cache_factory):
         cache.clear()
         out.append(cache.get([(a, "k")]))
         policy = api.CachePolicy()
-        out.append([policy.ttl, policy.key_func({"a": 1, "b": 2}) == policy.key_func({"b": 2, "a": 1})])
+        key = policy.key_func
+        out.append([policy.ttl, key({"a": 1, "b": 2}) == key({"b": 2, "a": 1})])
         out.append(attempt(lambda: api.CachePolicy(None, 3)))
         return out
 

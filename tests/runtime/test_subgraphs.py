@@ -24,13 +24,11 @@ def _interrupts_once(obj):
     task and from the subgraph's entrypoint it bubbled through); Flowsite surfaces it once. The
     tests apply this to LangGraph's transcript, after asserting that it had the duplicate.
     """
-    if isinstance(obj, (list, tuple)) and obj and all(
-        isinstance(i, N) and i.kind == "Interrupt" for i in obj
-    ):
+    if isinstance(obj, (list, tuple)) and obj and all(_is_interrupt(i) for i in obj):
         seen, kept = set(), []
         for intr in obj:
-            if intr.fields not in seen:
-                seen.add(intr.fields)
+            if repr(intr) not in seen:
+                seen.add(repr(intr))
                 kept.append(intr)
         return type(obj)(kept)
     if isinstance(obj, N):
@@ -40,6 +38,13 @@ def _interrupts_once(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_interrupts_once(v) for v in obj)
     return obj
+
+
+def _is_interrupt(obj) -> bool:
+    """An ``Interrupt`` (normalized) or its dict form in ``tasks`` chunks."""
+    if isinstance(obj, dict):
+        return set(obj) == {"value", "id", "response_schema"}
+    return isinstance(obj, N) and obj.kind == "Interrupt"
 
 
 def same_but_duplicate_interrupts(results: dict) -> object:

@@ -1,5 +1,5 @@
 """Tasks: futures, parallelism, un-awaited and nested tasks, errors, resuming after an error,
-retry policies (reference §1.6, §1.7)."""
+retry policies (reference §1.6, §1.7). An entrypoint called from a task: test_subgraphs.py."""
 
 from __future__ import annotations
 
@@ -549,35 +549,3 @@ def test_deprecated_retry_keyword(saver_factory):
         return [wf.invoke(1, cfg("t")), len(calls), len(deprecated)]
 
     assert same(run_both(scenario, saver_factory)) == ["ok", 3, 1]
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="Not implemented in Flowsite: an entrypoint invoked inside another's run does not "
-    "inherit the run's config (thread, namespace), so it needs its own config; LangGraph runs it "
-    "as a subgraph (chunks under ('parent:<id>', 'call_child:<id>') with subgraphs=True).",
-)
-def test_entrypoint_called_inside_a_run(saver_factory):
-    def scenario(api, saver):
-        @api.task
-        def inner_task(x: int) -> int:
-            return x * 2
-
-        @api.entrypoint(checkpointer=saver)
-        def child(x: int) -> int:
-            return inner_task(x).result()
-
-        @api.task
-        def call_child(x: int) -> int:
-            return child.invoke(x)
-
-        @api.entrypoint(checkpointer=saver)
-        def parent(x: int) -> int:
-            return call_child(x).result() + 1
-
-        return list(parent.stream(1, cfg("p"), subgraphs=True))
-
-    t = same(run_both(scenario, saver_factory))
-    ns = ("parent:<uuid:0>", "call_child:<uuid:1>")
-    assert t == [(ns, {"inner_task": 2}), (ns, {"child": 2}), ((), {"call_child": 2}),
-                 ((), {"parent": 3})]

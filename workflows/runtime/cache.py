@@ -23,6 +23,7 @@ As in LangGraph's functional API:
 from __future__ import annotations
 
 import datetime
+import logging
 import pickle
 import threading
 from abc import ABC, abstractmethod
@@ -32,6 +33,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 
 from xxhash import xxh3_128_hexdigest
 
+from .pool import in_event_loop, worker_pool
 from .serde import JsonPlusSerializer
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "Namespace",
     "default_cache_key",
 ]
+
+logger = logging.getLogger("workflows.runtime")
 
 CACHE_NS_WRITES = "__pregel_ns_writes"
 ValueT = TypeVar("ValueT")
@@ -198,8 +202,11 @@ class InMemoryCache(BaseCache[ValueT]):
         with self._lock:
             now = datetime.datetime.now(datetime.UTC)
             for (ns, key), (value, ttl) in pairs.items():
-                expiry = (now + datetime.timedelta(seconds=ttl)).timestamp() if ttl is not None else None
-                self._cache.setdefault(tuple(ns), {})[key] = (*self.serde.dumps_typed(value), expiry)
+                expiry = None
+                if ttl is not None:
+                    expiry = (now + datetime.timedelta(seconds=ttl)).timestamp()
+                entry = (*self.serde.dumps_typed(value), expiry)
+                self._cache.setdefault(tuple(ns), {})[key] = entry
 
     async def aset(self, pairs: Mapping[FullKey, tuple[ValueT, int | None]]) -> None:
         self.set(pairs)
@@ -214,3 +221,55 @@ class InMemoryCache(BaseCache[ValueT]):
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
         self.clear(namespaces)
+
+
+# -- the run's side (called by the loop and the task runner) -------------------------------------
+def _io(fn: Callable, *args: Any) -> Any:
+    """Call the cache off an event loop thread (a Django cache backend may use the ORM, which
+    refuses loop threads)."""
+    if in_event_loop():
+        return worker_pool().submit(fn, *args).result()
+    return fn(*args)
+
+
+def _lookup(loop: Any, key: CacheKey) -> dict | None:
+    found = _io(loop.cache.get, [(key.ns, key.key)]).get((key.ns, key.key))
+    return dict(found) if found is not None else None
+
+
+def task_lookup(loop: Any, task: Any, args: tuple, kwargs: dict) -> tuple[CacheKey | None, Any]:
+    """``(key, cached result or None)`` of a task call about to execute: ``(None, None)``
+    without a cache on the entrypoint or a policy on the task (or the entrypoint)."""
+    policy = task.cache_policy or loop.graph.cache_policy
+    if loop.cache is None or policy is None:
+        return None, None
+    key = cache_key(task_namespace(task.func), policy, args, kwargs)
+    found = _lookup(loop, key)
+    return key, (found["__return__"] if found is not None and "__return__" in found else None)
+
+
+def entry_lookup(loop: Any) -> tuple[Any, Any] | None:
+    """The cached ``(value, save)`` of the entrypoint's run on its input, or ``None`` (then
+    ``loop.entry_cache_key`` is where its result will be stored)."""
+    graph = loop.graph
+    if loop.cache is None or graph.cache_policy is None:
+        return None
+    key = cache_key(entrypoint_namespace(graph.func, graph.node_name), graph.cache_policy,
+                    (loop.input,), {})
+    found = _lookup(loop, key)
+    if found is not None and "__end__" in found:
+        return found["__end__"], found.get("__previous__")
+    loop.entry_cache_key = key
+    return None
+
+
+def store(loop: Any, key: CacheKey | None, writes: list[tuple[str, Any]]) -> None:
+    """Cache ``writes`` (a finished call's) under ``key``; a value the cache's serializer
+    refuses is logged and not cached (the run goes on, as in LangGraph, which caches in the
+    background)."""
+    if key is None or loop.cache is None or not cacheable(writes):
+        return
+    try:
+        _io(loop.cache.set, {(key.ns, key.key): (writes, key.ttl)})
+    except TypeError:
+        logger.warning("not cached: %s", key.ns[1], exc_info=True)

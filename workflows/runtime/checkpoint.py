@@ -13,10 +13,12 @@ A checkpoint is a dict::
 and its metadata ``{"source": "input" | "loop" | "update" | "fork", "step": int, "parents": {}}``.
 
 Pending writes use LangGraph's channels (``__return__``, ``__error__``, ``__interrupt__``,
-``__resume__``, ``__end__``, ``__previous__``) plus one of Flowsite's: ``__call__``, written once
+``__resume__``, ``__end__``, ``__previous__``) plus two of Flowsite's: ``__call__``, written once
 per executed task call with its first write, whose value is
 ``{"name": task name, "path": [call index, ...], "args": xxh3-64 hex of the arguments | None}``
-(``path`` is the call position: the caller's path plus the call index).
+(``path`` is the call position: the caller's path plus the call index); and ``__subgraph__``,
+the ids of the interrupts a body or task records for a child entrypoint it called (their answers
+go to the child, see :mod:`.subgraphs`).
 """
 
 from __future__ import annotations
@@ -46,13 +48,14 @@ __all__ = [
 # Fixed write positions of special channels; their writes replace earlier ones (upsert).
 # LangGraph's four, plus Flowsite's ``__call__``: what a task call was (its name, call position
 # and an argument fingerprint), stored with the task's first write so that a replay can tell a
-# changed program from the recorded one (``NondeterminismError``).
+# changed program from the recorded one (``NondeterminismError``); and ``__subgraph__``.
 WRITES_IDX_MAP = {
     "__error__": -1,
     "__scheduled__": -2,
     "__interrupt__": -3,
     "__resume__": -4,
     "__call__": -5,
+    "__subgraph__": -6,
 }
 
 

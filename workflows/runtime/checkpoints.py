@@ -64,7 +64,9 @@ def checkpoint_metadata(config: dict, source: str, step: int) -> dict:
     """The metadata of a checkpoint written at ``step`` by ``source`` under ``config``: as
     LangGraph, the scalar values of ``config["metadata"]`` and ``configurable`` are copied,
     except private (``__*``, ``langgraph_*``) and checkpoint-addressing keys."""
-    meta = {"source": source, "step": step, "parents": {}}
+    # a child's run names the enclosing checkpoints (LangGraph's ``parents``, its checkpoint map)
+    meta = {"source": source, "step": step,
+            "parents": dict(config["configurable"].get("checkpoint_map") or {})}
     for key, value in {**config.get("metadata", {}), **config["configurable"]}.items():
         if key.startswith("__") or key.startswith("langgraph_") or key in _CONFIG_KEYS:
             continue

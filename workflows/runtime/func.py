@@ -22,12 +22,14 @@ from .annotations import (
     task_name,
     type_hints,
 )
+from .cache import BaseCache, entrypoint_namespace, task_namespace
 from .checkpoint import BaseCheckpointSaver
 from .checkpoints import checkpoint_metadata, new_checkpoint
 from .loop import PregelLoop, iterate, merge_configs, pending_state
 from .options import pop_deprecated, refuse_unknown
-from .scope import RunControl, Runtime, current
+from .scope import RunControl, Runtime, current, current_scope
 from .stream import STREAM_MODES, print_chunk, shaped
+from .subgraphs import nest, referenced_subgraph, task_state, with_checkpoint_map
 from .types import (
     GraphOutput,
     InvalidUpdateError,
@@ -41,6 +43,7 @@ from .types import (
 __all__ = ["Pregel", "entrypoint", "task"]
 
 R = TypeVar("R")
+_UNSET = object()
 
 
 def _reject_generators(func: Callable) -> None:
@@ -83,8 +86,16 @@ class _TaskFunction:
         injected = loop.graph.injectables(loop, loop.previous, self._params, kwargs, scope=scope)
         return self.func(*args, **kwargs, **injected)
 
-    def clear_cache(self, cache: Any = None) -> None:
-        """Task caching is not implemented; kept for signature compatibility."""
+    def clear_cache(self, cache: BaseCache) -> None:
+        """Delete this task's cached results from ``cache`` (LangGraph's ``task.clear_cache``;
+        nothing happens for a task without ``cache_policy``)."""
+        if self.cache_policy is not None:
+            cache.clear((task_namespace(self.func),))
+
+    async def aclear_cache(self, cache: BaseCache) -> None:
+        """``clear_cache`` for async code."""
+        if self.cache_policy is not None:
+            await cache.aclear((task_namespace(self.func),))
 
     def __repr__(self) -> str:
         return f"<task {self.name}>"
@@ -177,6 +188,7 @@ class Pregel:
         self.cache = cache
         self.cache_policy = cache_policy
         self.config = config
+        self._subgraph: Any = _UNSET
         self.is_async = inspect.iscoroutinefunction(func)
         self.stream_mode = "updates"
         params = list(inspect.signature(func).parameters.values())
@@ -204,6 +216,33 @@ class Pregel:
         attrs = {key: getattr(self, key) for key in self._COPIED}
         attrs.update(update)
         return Pregel(self.func, **attrs)
+
+    @property
+    def subgraph(self) -> Pregel | None:
+        """The child entrypoint this one's function refers to, if any (found once, as LangGraph
+        finds subgraphs; see :mod:`.subgraphs`)."""
+        if self._subgraph is _UNSET:
+            self._subgraph = referenced_subgraph(self.func)
+        return self._subgraph
+
+    def clear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """Delete the entrypoint's cached results (not its tasks'), as LangGraph's
+        ``clear_cache``; ``nodes`` names the entrypoint (other names are skipped). Raises
+        ``ValueError`` without ``cache=``."""
+        self._cache_to_clear().clear(self._cache_namespaces(nodes))
+
+    async def aclear_cache(self, nodes: Sequence[str] | None = None) -> None:
+        """``clear_cache`` for async code."""
+        await self._cache_to_clear().aclear(self._cache_namespaces(nodes))
+
+    def _cache_to_clear(self) -> BaseCache:
+        if not self.cache:
+            raise ValueError("No cache is set for this graph. Cannot clear cache.")
+        return self.cache
+
+    def _cache_namespaces(self, nodes: Sequence[str] | None) -> list:
+        return [entrypoint_namespace(self.func, name) for name in nodes or (self.node_name,)
+                if name == self.node_name]
 
     def with_config(self, config: dict | None = None, **kwargs: Any) -> Pregel:
         """A copy whose runs start from ``config`` merged with ``kwargs`` (e.g. ``tags=``), as
@@ -248,11 +287,18 @@ class Pregel:
                 raise ValueError(f"Unknown stream mode {mode!r}; expected one of {STREAM_MODES}")
         return modes, single
 
-    def _loop(self, config, modes, durability, emit, context=None, control=None) -> PregelLoop:
-        return PregelLoop(
+    def _loop(
+        self, config, modes, durability, emit, context=None, control=None, subgraphs=False
+    ) -> PregelLoop:
+        loop = PregelLoop(
             self, merge_configs(self.config, config), modes=modes, durability=durability,
             emit=emit, context=context, control=control,
         )
+        loop.stream.subgraphs = subgraphs
+        caller = current_scope.get()
+        if caller is not None:  # called inside another entrypoint's run: a subgraph
+            nest(loop, caller, config)
+        return loop
 
     def _options(self, function: str, *, stream_mode, print_mode, output_keys, interrupt_before,
                  interrupt_after, durability, debug, kwargs) -> tuple[tuple[str, ...], bool,
@@ -335,7 +381,8 @@ class Pregel:
         modes, single, prints, durability = options
         wanted = tuple(dict.fromkeys((*modes, *prints)))
         for mode, chunk, ns in iterate(
-            lambda emit: self._loop(config, wanted, durability, emit, context, control), input
+            lambda emit: self._loop(config, wanted, durability, emit, context, control, subgraphs),
+            input,
         ):
             if mode in prints:
                 print_chunk(mode, chunk, ns, subgraphs=subgraphs)
@@ -520,14 +567,18 @@ class Pregel:
             raise ValueError("No checkpointer set")
         return self.checkpointer
 
-    def _snapshot(self, tup: Any) -> StateSnapshot:
+    def _snapshot(self, tup: Any, saver: Any = None, subgraphs: bool = False) -> StateSnapshot:
         values = tup.checkpoint["channel_values"]
         pending = "__start__" in values
         tasks, interrupts = pending_state(self, tup)
+        tasks = tuple(
+            t._replace(state=task_state(self, saver, tup.config, t.id, recurse=subgraphs))
+            for t in tasks
+        )
         return StateSnapshot(
             values=values.get("__end__"),
             next=(self.node_name,) if pending else (),
-            config=tup.config,
+            config=with_checkpoint_map(tup.config, (tup.metadata or {}).get("parents") or {}),
             metadata=tup.metadata,
             created_at=tup.checkpoint.get("ts"),
             parent_config=tup.parent_config,
@@ -540,10 +591,18 @@ class Pregel:
         checkpointer, ``KeyError('thread_id')`` without a thread id."""
         saver = self._require_checkpointer()
         config["configurable"]["thread_id"]  # KeyError('thread_id'), as LangGraph
+        ns = config["configurable"].get("checkpoint_ns", "")
+        if ns and self.subgraph is not None and ns.split(":", 1)[0] == self.node_name:
+            return self.subgraph.state(saver, config, subgraphs)  # a child's namespace
+        return self.state(saver, config, subgraphs)
+
+    def state(self, saver: BaseCheckpointSaver, config: dict, subgraphs: bool) -> StateSnapshot:
+        """The snapshot of ``config``'s checkpoint in ``saver`` (for ``get_state``, and a
+        parent's ``get_state(subgraphs=True)`` reading a child in its own checkpointer)."""
         tup = saver.get_tuple(config)
         if tup is None:
             return StateSnapshot({}, (), config, None, None, None, (), ())
-        return self._snapshot(tup)
+        return self._snapshot(tup, saver, subgraphs)
 
     def get_state_history(
         self, config: dict, *, filter: dict | None = None, before: dict | None = None, limit: int | None = None
@@ -551,8 +610,13 @@ class Pregel:
         """The thread's snapshots, newest first."""
         saver = self._require_checkpointer()
         config["configurable"]["thread_id"]
+        # one namespace: the root's unless the config names another (children's are apart)
+        config = {**config, "configurable": {
+            **config["configurable"],
+            "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
+        }}
         for tup in saver.list(config, filter=filter, before=before, limit=limit):
-            yield self._snapshot(tup)
+            yield self._snapshot(tup, saver)
 
     async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
         return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)

@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import cache as caching
 from . import ids
 from .checkpoint import BaseCheckpointSaver, CheckpointTuple, PutWrites, ReleaseThread
 from .checkpoints import (
@@ -48,6 +49,7 @@ from .retry import with_retry, with_retry_async, with_timeout
 from .runner import TaskRunner
 from .scope import NO_RESUME, RunControl, Scope, current_scope, no_writer
 from .stream import StreamOutput, checkpoint_chunk, interrupt_dict, task_start
+from .subgraphs import apply_answers, interrupt_writes, run_nested, task_state, with_checkpoint_map
 from .types import (
     Command,
     EmptyInputError,
@@ -58,6 +60,7 @@ from .types import (
     PregelTask,
     ThreadBusyError,
     UnknownInterruptError,
+    final,
     final_parts,
 )
 
@@ -141,6 +144,14 @@ class PregelLoop:
         # recorded task calls of the pending run: call position -> (task_id, ``__call__`` value)
         self.recorded: dict[tuple, tuple[str, dict]] = {}
         self.fatal: NondeterminismError | None = None  # stops the run whatever the body does
+        self.cache = getattr(graph, "cache", None)
+        self.entry_cache_key: caching.CacheKey | None = None
+        # subgraphs (see :mod:`.subgraphs`): the body or task that called this run (``None``: a
+        # top-level run), whether it continues a pending run, and the answers of the run's
+        # resume that belong to children (interrupt id -> value; one dict for the whole run)
+        self.caller: Scope | None = None
+        self.resuming = False
+        self.answers: dict[str, Any] = {}
 
     # -- storage ----------------------------------------------------------------------------
     def task_writes(self, task_id: str) -> dict[str, Any]:
@@ -209,6 +220,9 @@ class PregelLoop:
         return self.end_value
 
     def _run_held(self, input: Any) -> None:
+        if self.caller is not None:
+            run_nested(self, input)
+            return
         saver = self.saver
         thread_id = self.config["configurable"].get("thread_id")
         if saver is None or thread_id is None:
@@ -271,6 +285,7 @@ class PregelLoop:
             if not pending_run:
                 return self._nothing_to_run(saved)
             self.adopt(saved)
+            self.resuming = True
             self._emit_resumed_checkpoint(saved)
             self._resolve_resume(input.resume)
             self.emit("values", values.get("__end__")) if "values" in self.modes else None
@@ -284,6 +299,7 @@ class PregelLoop:
             if not pending_run:
                 return self._nothing_to_run(saved)
             self.adopt(saved)
+            self.resuming = True
             self._emit_resumed_checkpoint(saved)
             self.emit("values", values.get("__end__")) if "values" in self.modes else None
             return True
@@ -377,11 +393,12 @@ class PregelLoop:
             return
         entry = self.task_writes(self.entry_task_id())
         task = {"id": self.entry_task_id(), "name": self.graph.node_name}
+        state = self._task_state()
         if entry.get("__error__"):
-            task.update(error=entry["__error__"], state=None)
+            task.update(error=entry["__error__"], state=state)
         else:
             interrupts = tuple(interrupt_dict(i) for _t, i in self.pending_interrupts())
-            task.update(interrupts=interrupts, state=None)
+            task.update(interrupts=interrupts, state=state)
         self._emit_checkpoint(saved.checkpoint, saved.metadata, saved.parent_config, [task])
 
     def _emit_checkpoint(
@@ -389,14 +406,25 @@ class PregelLoop:
     ) -> None:
         if not self.wants("checkpoints"):
             return
-        self.emit("checkpoints", checkpoint_chunk(
+        chunk = checkpoint_chunk(
             checkpoint, metadata, parent,
             thread_id=self.config["configurable"].get("thread_id"),
             ns=self.checkpoint_config["configurable"].get("checkpoint_ns", ""),
             graph_name=self.graph.node_name,
             tasks=tasks or [{"id": self.entry_task_id(), "name": self.graph.node_name,
-                             "interrupts": (), "state": None}],
-        ))
+                             "interrupts": (), "state": self._task_state()}],
+        )
+        if self.caller is not None:  # a child's configs also name the enclosing checkpoints
+            parents = metadata.get("parents") or {}
+            chunk["config"] = with_checkpoint_map(chunk["config"], parents)
+            chunk["parent_config"] = with_checkpoint_map(parent, parents)
+        self.emit("checkpoints", chunk)
+
+    def _task_state(self) -> Any:
+        """The entrypoint task's ``state`` in ``checkpoints`` chunks (a child's config, when the
+        entrypoint refers to one; see :func:`.subgraphs.task_state`)."""
+        return task_state(self.graph, self.saver, self.checkpoint_config, self.entry_task_id(),
+                          recurse=False)
 
     def pending_interrupts(self) -> list[tuple[str, Interrupt]]:
         """``(task_id, Interrupt)`` of every unanswered interrupt of the pending run."""
@@ -451,18 +479,7 @@ class PregelLoop:
             return
         else:
             answers = {pending[0][1].id: resume}
-        batch = []
-        for intr_id, value in answers.items():
-            task_id, intr = by_id[intr_id]
-            if intr.response_schema is not None:
-                import jsonschema
-
-                jsonschema.validate(value, intr.response_schema)
-            resume_list = list(self.writes.get(task_id, {}).get("__resume__", ())) + [value]
-            self.serde.dumps(resume_list)  # TypeError before anything is written
-            batch.append((task_id, [("__resume__", resume_list), ("__interrupt__", [])]))
-        for task_id, writes in batch:
-            self.write(task_id, writes)
+        apply_answers(self, answers, by_id)
 
     # -- execution --------------------------------------------------------------------------
     def entry_task_id(self) -> str:
@@ -484,11 +501,19 @@ class PregelLoop:
         """Run the body (sync or async) to completion, interrupt or error; persist the outcome."""
         name = self.graph.node_name
         entry_id = self.entry_task_id()
-        scope = Scope(self, entry_id, name, f"{name}:{entry_id}", ())
+        ns = f"{name}:{entry_id}"
+        if self.caller is not None:  # a child's namespaces start with its own
+            ns = f"{self.config['configurable']['checkpoint_ns']}|{ns}"
+        scope = Scope(self, entry_id, name, ns, ())
         kwargs = self.graph.injected_kwargs(self, self.previous, scope)
         if self.wants("tasks"):
             self.emit("tasks", task_start(entry_id, name, self.input, ("__start__",), self.config))
         self.recorded = recorded_calls(self.writes)
+        hit = caching.entry_lookup(self)
+        if hit is not None:  # the entrypoint's cached result: the body does not run
+            self.emit("updates", {name: hit[0], "__metadata__": {"cached": True}})
+            self._completed(final(value=hit[0], save=hit[1]))
+            return
         token = current_scope.set(scope)
         try:
             if self.graph.is_async:
@@ -504,7 +529,7 @@ class PregelLoop:
             self._wait_all()
             if self.fatal is None:
                 if gi.task_id == entry_id:
-                    self.write(entry_id, [("__interrupt__", list(gi.interrupts))], scope.task_path)
+                    self.write(entry_id, interrupt_writes(gi), scope.task_path)
                     self.surface(next(self.call_seq), gi.interrupts)
                 self._interrupted()
                 return
@@ -603,6 +628,10 @@ class PregelLoop:
         value, save = final_parts(result)
         self.status = "done"
         self.output = value
+        caching.store(self, self.entry_cache_key, [("__end__", value), ("__previous__", save)])
+        if self.caller is not None and self.durability == "exit":
+            self.emit("values", value)  # as LangGraph, a finished child stores nothing then
+            return
         if self.saver is not None:
             if self.durability != "exit":
                 # the entrypoint's output, as a pending write of the input checkpoint (LangGraph's
@@ -617,7 +646,11 @@ class PregelLoop:
                 # only the final checkpoint is stored, as a child of the thread's previous one
                 parent = self.parent_config or self.checkpoint_config
                 self.storage.discard()
-            self.storage.flush(put_checkpoint(parent, checkpoint, metadata), *self._release_ops())
+            put = put_checkpoint(parent, checkpoint, metadata)
+            if self.caller is not None:  # stored with the parent's writes
+                self.storage.submit(put)
+            else:
+                self.storage.flush(put, *self._release_ops())
             self.step += 1
             self.emit("values", value)
             self._emit_checkpoint(checkpoint, metadata, parent)

@@ -15,6 +15,7 @@ import contextvars
 import logging
 from typing import TYPE_CHECKING, Any
 
+from . import cache as caching
 from . import ids
 from .determinism import checked_call
 from .integrations import task_inputs
@@ -22,6 +23,7 @@ from .pool import TaskFuture, in_event_loop, worker_pool
 from .retry import with_retry, with_retry_async, with_timeout
 from .scope import Scope, current_scope
 from .stream import task_start
+from .subgraphs import interrupt_writes
 from .types import GraphInterrupt
 
 if TYPE_CHECKING:
@@ -67,14 +69,14 @@ class TaskRunner:
         done = loop.writes.get(task_id, {})
         in_loop = in_event_loop()
         if "__return__" in done:
-            if task.is_async and in_loop:
-                fut: Any = asyncio.get_running_loop().create_future()
-            else:
-                fut = TaskFuture()
-            fut.set_result(done["__return__"])
-            return fut
+            return _resolved(task, done["__return__"])
         child = Scope(loop, task_id, task.name, f"{parent.ns}|{task.name}:{task_id}", path)
         child.call = call
+        child.cache_key, hit = caching.task_lookup(loop, task, args, kwargs)
+        if hit is not None:  # a cached result: recorded as the task's, not executed
+            loop.write(task_id, [("__return__", hit)], child.task_path, call)
+            loop.emit("updates", {task.name: hit, "__metadata__": {"cached": True}})
+            return _resolved(task, hit)
         ctx = contextvars.copy_context()
         if task.is_async:
             if not in_loop:
@@ -137,6 +139,7 @@ class TaskRunner:
     def _done(self, task, scope: Scope, result: Any) -> None:
         loop = self.loop
         loop.write(scope.task_id, [("__return__", result)], scope.task_path, scope.call)
+        caching.store(loop, scope.cache_key, [("__return__", result)])
         loop.emit("updates", {task.name: result})
         if loop.wants("tasks"):
             loop.emit("tasks", {"id": scope.task_id, "name": task.name, "error": None,
@@ -145,9 +148,7 @@ class TaskRunner:
     def _interrupted(self, scope: Scope, seq: int, gi: GraphInterrupt) -> None:
         if gi.task_id == scope.task_id:
             loop = self.loop
-            loop.write(
-                scope.task_id, [("__interrupt__", list(gi.interrupts))], scope.task_path, scope.call
-            )
+            loop.write(scope.task_id, interrupt_writes(gi), scope.task_path, scope.call)
             loop.surface(seq, gi.interrupts)
 
     def _failed(self, task, scope: Scope, exc: BaseException) -> None:
@@ -159,3 +160,14 @@ class TaskRunner:
         if loop.wants("tasks"):
             loop.emit("tasks", {"id": scope.task_id, "name": task.name, "error": exc,
                                 "result": {}, "interrupts": []})
+
+
+def _resolved(task: Any, result: Any) -> Any:
+    """A future already holding ``result`` (a replayed or cached task call): an asyncio future
+    for an async task called in async code, else a :class:`TaskFuture`."""
+    if task.is_async and in_event_loop():
+        fut: Any = asyncio.get_running_loop().create_future()
+    else:
+        fut = TaskFuture()
+    fut.set_result(result)
+    return fut

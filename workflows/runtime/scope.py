@@ -111,7 +111,7 @@ class Scope:
 
     __slots__ = (
         "loop", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume", "call",
-        "attempt", "_runtime", "callbacks",
+        "attempt", "_runtime", "callbacks", "subgraph_calls", "cache_key",
     )
 
     def __init__(self, loop: PregelLoop, task_id: str, name: str, ns: str, path: tuple) -> None:
@@ -129,6 +129,8 @@ class Scope:
         self.attempt: Any = None
         self._runtime: Runtime | None = None
         self.callbacks: Any = None  # LangChain's callback manager of this body or task run
+        self.subgraph_calls = itertools.count()  # entrypoints it called (their namespaces)
+        self.cache_key: Any = None  # where its result is cached (a task with a cache policy)
 
     @property
     def task_path(self) -> str:
@@ -161,8 +163,15 @@ class Scope:
         base = loop.config
         checkpoint_id = loop.checkpoint["id"] if loop.checkpoint else None
         parts = self.ns.split("|")
-        checkpoint_map = {base["configurable"].get("checkpoint_ns", ""): checkpoint_id}
-        checkpoint_map.update({"|".join(parts[:i]): checkpoint_id for i in range(1, len(parts))})
+        own_ns = base["configurable"].get("checkpoint_ns", "")
+        # a child's run: the enclosing checkpoints first (its config's map), then its own
+        checkpoint_map = {**(base["configurable"].get("checkpoint_map") or {}),
+                          own_ns: checkpoint_id}
+        checkpoint_map.update({
+            prefix: checkpoint_id
+            for prefix in ("|".join(parts[:i]) for i in range(1, len(parts)))
+            if len(prefix) >= len(own_ns)
+        })
         path: tuple = ("__pregel_pull", loop.graph.node_name)
         for index in self.path:
             path = ("__pregel_push", path, index, True)

@@ -32,7 +32,7 @@ class StreamOutput:
     ``debug`` task events.
     """
 
-    __slots__ = ("modes", "sink", "task_step", "debug")
+    __slots__ = ("modes", "sink", "task_step", "debug", "ns", "subgraphs")
 
     def __init__(
         self,
@@ -44,12 +44,16 @@ class StreamOutput:
         self.sink = sink
         self.task_step = task_step
         self.debug = "debug" in modes
+        self.ns: tuple = ()  # the run's namespace: a child's chunks carry it (see .subgraphs)
+        self.subgraphs = False  # stream children's chunks too (``subgraphs=True``)
 
-    def emit(self, mode: str, chunk: Any, ns: tuple = ()) -> None:
+    def emit(self, mode: str, chunk: Any, ns: tuple | None = None) -> None:
         """Stream ``chunk`` if ``mode`` was asked for; ``tasks`` and ``checkpoints`` chunks are
         also wrapped for ``debug`` as LangGraph does: ``{"step", "timestamp", "type",
         "payload"}`` where ``step`` is a checkpoint's own step, and for task events the step
-        being executed."""
+        being executed. ``ns`` defaults to the run's namespace."""
+        if ns is None:
+            ns = self.ns
         if mode in self.modes:
             self.sink(mode, chunk, ns)
         if self.debug and mode in ("tasks", "checkpoints"):
