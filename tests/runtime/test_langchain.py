@@ -350,6 +350,41 @@ def test_nested_tasks_trace_under_their_caller(saver_factory):
         ("LangGraph", None), ("wf", "LangGraph"), ("outer", "wf"), ("inner", "outer")]
 
 
+@pytest.mark.parametrize("with_callbacks", [False, True], ids=["no-callbacks", "callbacks"])
+async def test_config_keys_seen_by_bodies_and_tasks(saver_factory, with_callbacks):
+    """``get_config()`` holds the run's callbacks (a callback manager: LangGraph gives the async
+    kind to sync tasks of async runs too, Flowsite the sync kind to sync code) and the caller's
+    tags and recursion limit, not its ``run_name``."""
+    from langchain_core.callbacks import BaseCallbackManager
+
+    async def scenario(api, saver):
+        def kinds():
+            return {k: "manager" if isinstance(v, BaseCallbackManager) else type(v).__name__
+                    for k, v in sorted(api.get_config().items())}
+
+        @api.task
+        def sync_step(x: int) -> dict:
+            return kinds()
+
+        @api.task
+        async def async_step(x: int) -> dict:
+            return kinds()
+
+        @api.entrypoint(checkpointer=saver)
+        async def wf(x: int) -> list:
+            return [kinds(), await sync_step(x), await async_step(x)]
+
+        config = cfg("t")
+        if with_callbacks:
+            config = {**config, "callbacks": [Recorder()], "run_name": "mine", "tags": ["a"],
+                      "recursion_limit": 5}
+        return await wf.ainvoke(1, config)
+
+    t = same(await arun_both(scenario, saver_factory))
+    assert [kinds["callbacks"] for kinds in t] == ["manager"] * 3
+    assert ("tags" in t[0]) is with_callbacks
+
+
 # -- stream_mode="tools" ----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_tools_mode(saver_factory, kind):

@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks import AsyncCallbackManager, BaseCallbackHandler, CallbackManager
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, LLMResult
 from langchain_core.runnables.config import (
@@ -130,7 +130,8 @@ class RunTracing:
         ``caller``; ``None`` for the body) as a chain run recording ``inputs()``, with
         ``var_child_runnable_config`` set to the scope's config."""
         config = scope.config
-        if not self.active:
+        if not self.active:  # LangGraph's config has callbacks, with no handler here
+            scope.callbacks = config["callbacks"] = CallbackManager([])
             token = var_child_runnable_config.set(config)
             try:
                 return fn()
@@ -159,6 +160,7 @@ class RunTracing:
         """``call`` for an async body or task (LangChain's async callback manager)."""
         config = scope.config
         if not self.active:
+            scope.callbacks = config["callbacks"] = AsyncCallbackManager([])
             token = var_child_runnable_config.set(config)
             try:
                 return await fn()
