@@ -704,3 +704,84 @@ def test_tasks_mode_carries_the_callers_metadata_and_tags(saver_factory):
     starts = [c for c in tagged if "input" in c]
     assert [c["metadata"] for c in starts] == [{"m": 1, "tags": ["mine"]}] * 2
     assert [c["metadata"] for c in debug] == [{"m": 1, "tags": ["mine"]}] * 2
+
+
+# -- subgraphs --------------------------------------------------------------------------------
+def subgraph_program(api, saver):
+    @api.task
+    def ask(question: str) -> str:
+        return chat_model("child says hi").invoke(question).content
+
+    @api.entrypoint(checkpointer=saver)
+    def child(question: str) -> str:
+        return ask(question).result()
+
+    @api.task
+    def delegate(question: str) -> str:
+        return child.invoke(question)
+
+    @api.entrypoint(checkpointer=saver)
+    def parent(question: str) -> str:
+        said = chat_model("parent").invoke("x").content
+        return said + delegate(question).result() + child.invoke(question)
+
+    return parent
+
+
+@pytest.mark.parametrize("subgraphs", [False, True], ids=["own-graph", "subgraphs"])
+def test_messages_of_subgraphs(saver_factory, subgraphs):
+    """A child entrypoint's tokens carry its namespace; without ``subgraphs=True`` the parent's
+    stream leaves them out, as LangGraph's."""
+
+    def scenario(api, saver):
+        wf = subgraph_program(api, saver)
+        out = wf.stream("q", cfg("t"), stream_mode="messages", subgraphs=subgraphs)
+        if not subgraphs:
+            return [(message(m)["content"], meta["langgraph_node"]) for m, meta in out]
+        return [(ns, message(m)["content"], meta["langgraph_node"]) for ns, (m, meta) in out]
+
+    t = same(run_both(scenario, saver_factory))
+    if not subgraphs:
+        assert t == [("parent", "parent")]
+    else:
+        assert [c[1] for c in t] == ["parent", *["child", " ", "says", " ", "hi"] * 2]
+
+
+def test_tracer_sees_subgraph_runs(saver_factory):
+    def scenario(api, saver):
+        wf = subgraph_program(api, saver)
+        recorder = Recorder()
+        wf.invoke("q", {**cfg("t"), "callbacks": [recorder]})
+        return [(e[1], e[3]) for e in recorder.events if e[0] == "start"]
+
+    t = same(run_both(scenario, saver_factory))
+    # the child's own root run nests under the task (or body) that invoked it
+    assert t == [
+        ("LangGraph", None), ("parent", "LangGraph"), ("GenericFakeChatModel", "parent"),
+        ("delegate", "parent"), ("LangGraph", "delegate"), ("child", "LangGraph"),
+        ("ask", "child"), ("GenericFakeChatModel", "ask"),
+        ("LangGraph", "parent"), ("child", "LangGraph"), ("ask", "child"),
+        ("GenericFakeChatModel", "ask"),
+    ]
+
+
+async def test_astream_events_of_subgraphs(saver_factory):
+    """The same events, except that LangGraph runs a child invoked with the sync ``invoke``
+    without ``astream``, so its body's and tasks' outputs are not ``on_chain_stream`` events
+    there; Flowsite reports them as for any run under ``astream_events``."""
+
+    def in_child_stream(event: tuple) -> bool:
+        return event[0] == "on_chain_stream" and event[3].count("LangGraph") > 1
+
+    async def scenario(api, saver):
+        wf = subgraph_program(api, saver)
+        t = events_transcript(await collect(wf.astream_events("q", cfg("t"), version="v2")))
+        streamed = [e[1] for e in t["events"] if in_child_stream(e)]
+        t["events"] = [e for e in t["events"] if not in_child_stream(e)]
+        return [t, streamed]
+
+    results = await arun_both(scenario, saver_factory)
+    assert results["flowsite"][1] == ["ask", "child"] * 2 and results["langgraph"][1] == []
+    t = same({name: result[0] for name, result in results.items()})
+    starts = [(e[1], e[3]) for e in t["events"] if e[0] == "on_chain_start"]
+    assert ("child", ["LangGraph", "parent", "delegate", "LangGraph"]) in starts

@@ -110,7 +110,7 @@ class PregelLoop:
         self.stream = StreamOutput(modes, emit, lambda: self.metadata.get("step", self.step) + 1)
         self.emit = self.stream.emit
         self.wants = self.stream.wants
-        self.tracing = tracing_for(self.config, modes, self.emit)  # LangChain's callbacks
+        self.tracing = tracing_for(self.config, modes, self.stream)  # LangChain's callbacks
         self.storage = (
             CheckpointWriter(
                 self.saver, durability, str(self.config["configurable"].get("thread_id", ""))

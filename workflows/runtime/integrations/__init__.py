@@ -1,7 +1,7 @@
 """Optional integrations of the runtime with other libraries, each imported only when a program
 uses that library.
 
-``tracing_for(config, modes, emit)`` gives a run its LangChain hooks: the no-op
+``tracing_for(config, modes, stream)`` gives a run its LangChain hooks: the no-op
 :data:`NO_TRACING` when the program does not use LangChain (``langchain_core`` never imported,
 no ``config["callbacks"]``, no ``messages``/``tools`` stream mode), else a
 ``workflows.runtime.integrations.langchain.RunTracing``. The engine calls the same five methods
@@ -47,8 +47,9 @@ class NoTracing:
 NO_TRACING = NoTracing()
 
 
-def tracing_for(config: dict, modes: tuple[str, ...], emit: Callable[..., None]) -> Any:
-    """The LangChain hooks of one run (see the module docstring).
+def tracing_for(config: dict, modes: tuple[str, ...], stream: Any) -> Any:
+    """The LangChain hooks of one run (see the module docstring); ``stream`` is the run's
+    :class:`~workflows.runtime.stream.StreamOutput`, where ``messages``/``tools`` chunks go.
 
     Raises ``ImportError`` naming the ``agents`` extra when ``config["callbacks"]`` is given
     and ``langchain-core`` is not installed (callback handlers are LangChain objects).
@@ -64,7 +65,7 @@ def tracing_for(config: dict, modes: tuple[str, ...], emit: Callable[..., None])
                 'config["callbacks"] needs langchain-core: pip install "flowsite[agents]"'
             ) from None
         return NO_TRACING  # no LangChain, so no chat model can stream tokens or call tools
-    return RunTracing(config, modes, emit)
+    return RunTracing(config, modes, stream)
 
 
 def task_inputs(func: Callable, args: tuple, kwargs: dict) -> dict:

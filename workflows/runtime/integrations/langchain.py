@@ -46,6 +46,9 @@ ROOT_RUN_NAME = "LangGraph"  # LangGraph's name of an entrypoint's root run (Pre
 TAG_NOSTREAM = "nostream"  # langgraph.constants: a model tagged so is not streamed
 TAG_HIDDEN = "langsmith:hidden"
 NS_SEP = "|"
+# configurable keys naming a thread's checkpoint: a config that has one does not inherit the
+# enclosing run's configurable (langgraph's ensure_config)
+COORDINATES = ("thread_id", "checkpoint_ns", "checkpoint_id", "checkpoint_map")
 # configurable keys LangGraph copies into the root run's metadata (langgraph's ensure_config)
 PROPAGATE_TO_METADATA = (
     "thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id",
@@ -63,8 +66,9 @@ class RunTracing:
     ``var_child_runnable_config`` is set, so the run costs no callback manager.
     """
 
-    def __init__(self, config: dict, modes: Sequence[str], emit: Callable[..., None]) -> None:
+    def __init__(self, config: dict, modes: Sequence[str], stream: Any) -> None:
         self.handlers: list[BaseCallbackHandler] = []
+        emit = _own_graph_only(stream)
         if "messages" in modes:
             self.handlers.append(StreamMessagesHandler(emit))
         if "tools" in modes:
@@ -78,12 +82,7 @@ class RunTracing:
         self.held: _HeldRootEnds | None = None
         if not self.active:
             return
-        # the caller's config over an enclosing LangChain run's (langgraph's ensure_config)
-        self.config = ensure_config(config)
-        metadata, configurable = self.config["metadata"], self.config["configurable"]
-        for key in PROPAGATE_TO_METADATA:
-            if key not in metadata and configurable.get(key):
-                metadata[key] = configurable[key]
+        self.config = _over_enclosing(config, enclosing or {})
         held = _held_root_ends.get()
         if held is not None and held.claim():
             self.held = held
@@ -186,6 +185,53 @@ class RunTracing:
         return result
 
 
+def _over_enclosing(config: dict, enclosing: dict) -> dict:
+    """The root run's config as LangGraph's ``ensure_config`` makes it: the caller's ``config``
+    over the enclosing LangChain run's (``var_child_runnable_config``, e.g. the task that
+    invoked this entrypoint): metadata merged, ``configurable`` merged unless the caller's names
+    its own thread or checkpoint, tags appended, callbacks combined; then the thread and
+    checkpoint coordinates copied into the metadata."""
+    merged = ensure_config(None)  # the enclosing config (copied), with langchain's defaults
+    own_configurable = config.get("configurable") or {}
+    if any(own_configurable.get(key) for key in COORDINATES):
+        merged["configurable"] = {}
+    merged["configurable"] = {**merged["configurable"], **own_configurable}
+    merged["metadata"] = {**merged["metadata"], **(config.get("metadata") or {})}
+    inherited = set(merged["tags"])
+    merged["tags"] = [*merged["tags"], *(t for t in config.get("tags") or () if t not in inherited)]
+    merged["callbacks"] = _merge_callbacks(merged.get("callbacks"), config.get("callbacks"))
+    for key in ("run_name", "run_id", "recursion_limit", "max_concurrency"):
+        if config.get(key) is not None:
+            merged[key] = config[key]
+    metadata, configurable = merged["metadata"], merged["configurable"]
+    for key in PROPAGATE_TO_METADATA:
+        if key not in metadata and configurable.get(key):
+            metadata[key] = configurable[key]
+    return merged
+
+
+def _merge_callbacks(base: Any, new: Any) -> Any:
+    """Two ``callbacks`` values (``None``, a list of handlers or a callback manager) as one
+    (LangGraph's ``_merge_callbacks``)."""
+    if new is None:
+        return base
+    if base is None:
+        return new.copy()
+    if isinstance(new, list) and isinstance(base, list):
+        return base + new
+    if isinstance(new, list):
+        manager = base.copy()
+        for handler in new:
+            manager.add_handler(handler, inherit=True)
+        return manager
+    if isinstance(base, list):
+        manager = new.copy()
+        for handler in base:
+            manager.add_handler(handler, inherit=True)
+        return manager
+    return base.merge(new)
+
+
 def _run_config(config: dict, parent: Any) -> dict:
     return {"callbacks": parent, "tags": config.get("tags"), "metadata": config.get("metadata")}
 
@@ -268,6 +314,19 @@ def astream_events(graph: Any, input: Any, config: dict | None, version: str, **
 
 
 # -- stream handlers --------------------------------------------------------------------------
+def _own_graph_only(stream: Any) -> Callable[[str, Any, tuple], None]:
+    """``stream.emit`` for the handlers: a chunk from a subgraph (its namespace is neither empty
+    nor the run's own) is left out unless the stream has ``subgraphs=True``, as LangGraph's
+    handlers do (read when emitting: a child's namespace is set after its loop is built)."""
+
+    def emit(mode: str, chunk: Any, ns: tuple) -> None:
+        if ns and ns != stream.ns and not stream.subgraphs:
+            return
+        stream.emit(mode, chunk, ns)
+
+    return emit
+
+
 Meta = tuple[tuple[str, ...], dict[str, Any]]
 
 
