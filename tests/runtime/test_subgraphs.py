@@ -374,3 +374,97 @@ async def test_async_child_interrupt_resumed_by_id(saver_factory):
     t = same_but_duplicate_interrupts(await arun_both(scenario, saver_factory))
     assert t[1][-1] == ((), {"aparent": {"r": "Z"}})
     assert t[2] == {"aparent": 2, "achild": 2, "aask": 2}
+
+
+def test_chat_model_tokens_of_a_child_task_stream_under_its_namespace(saver_factory):
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    def scenario(api, saver):
+        @api.task
+        def speak(topic: str) -> str:
+            model = GenericFakeChatModel(messages=iter([AIMessage(content=f"about {topic}")]))
+            return model.invoke(topic).content
+
+        @api.entrypoint(checkpointer=saver)
+        def child(topic: str) -> str:
+            return speak(topic).result()
+
+        @api.entrypoint(checkpointer=saver)
+        def parent(topic: str) -> str:
+            return child.invoke(topic)
+
+        def tokens(**kwargs):
+            return [(ns, m.content, meta["langgraph_node"], meta["langgraph_checkpoint_ns"])
+                    for ns, (m, meta) in parent.stream("owls", cfg(kwargs.pop("thread")),
+                                                       stream_mode="messages", subgraphs=True)]
+
+        flat = [m.content for m, _meta in parent.stream("owls", cfg("a"), stream_mode="messages")]
+        return [tokens(thread="b"), flat]
+
+    nested, flat = same(run_both(scenario, saver_factory))
+    assert [content for _ns, content, _node, _cns in nested] == ["about", " ", "owls"]
+    # under the child's namespace, with the task's own namespace in the metadata
+    assert {(ns, node, checkpoint_ns) for ns, _c, node, checkpoint_ns in nested} == {
+        (("parent:<uuid:0>",), "speak", "parent:<uuid:0>|child:<uuid:1>|speak:<uuid:2>")
+    }
+    assert flat == []  # without subgraphs=True a child's tokens are not streamed
+
+
+def test_three_levels_interrupt_twice_and_resume_through_the_root(saver_factory):
+    def scenario(api, saver):
+        calls: Counter = Counter()
+
+        @api.task
+        def work(x: int) -> int:
+            calls["work"] += 1
+            return x + 1
+
+        @api.entrypoint(checkpointer=saver)
+        def grandchild(x: int) -> list:
+            calls["grandchild"] += 1
+            y = work(x).result()
+            return [y, api.interrupt(f"first {y}"), api.interrupt(f"second {y}")]
+
+        @api.entrypoint(checkpointer=saver)
+        def child(x: int) -> dict:
+            calls["child"] += 1
+            return {"g": grandchild.invoke(x)}
+
+        @api.entrypoint(checkpointer=saver)
+        def root(x: int) -> dict:
+            calls["root"] += 1
+            return {"c": child.invoke(x), "after": api.interrupt("root?")}
+
+        c = cfg("t")
+        out = [list(root.stream(1, c, subgraphs=True))]
+        for answer in ("A", "B", "C"):
+            out.append(list(root.stream(api.Command(resume=answer), c, subgraphs=True)))
+        out.append(dict(calls))
+        return out
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[3][-1] == ((), {"root": {"c": {"g": [2, "A", "B"]}, "after": "C"}})
+    assert t[4] == {"root": 4, "child": 3, "grandchild": 3, "work": 1}
+
+
+def test_get_state_of_the_child_namespace_and_history_of_the_root(saver_factory):
+    def scenario(api, saver):
+        calls: Counter = Counter()
+        parent = _body_scenario(api, saver, calls)
+        c = cfg("t")
+        parent.invoke(1, c)
+        child_cfg = parent.get_state(c).tasks[0].state
+        out = [parent.get_state(child_cfg)]
+        parent.invoke(api.Command(resume="A"), c)
+        out.append([s.metadata for s in parent.get_state_history(c)])
+        # (LangGraph also lists answered interrupts in old snapshots; Flowsite, at any level,
+        # lists only pending ones: not compared here)
+        out.append([(s.next, s.config, s.parent_config, s.metadata, s.values)
+                    for s in parent.get_state_history(child_cfg)])
+        return out
+
+    child, root_history, child_history = same(run_both(scenario, saver_factory))
+    assert dict(child.fields)["next"] == ("child",)
+    assert [m["source"] for m in root_history] == ["loop", "input"]
+    assert [s[0] for s in child_history] == [(), ("child",)]

@@ -575,13 +575,14 @@ class Pregel:
             t._replace(state=task_state(self, saver, tup.config, t.id, recurse=subgraphs))
             for t in tasks
         )
+        parents = (tup.metadata or {}).get("parents") or {}  # a child's: enclosing checkpoints
         return StateSnapshot(
             values=values.get("__end__"),
             next=(self.node_name,) if pending else (),
-            config=with_checkpoint_map(tup.config, (tup.metadata or {}).get("parents") or {}),
+            config=with_checkpoint_map(tup.config, parents),
             metadata=tup.metadata,
             created_at=tup.checkpoint.get("ts"),
-            parent_config=tup.parent_config,
+            parent_config=with_checkpoint_map(tup.parent_config, parents),
             tasks=tasks,
             interrupts=interrupts,
         )
@@ -591,10 +592,15 @@ class Pregel:
         checkpointer, ``KeyError('thread_id')`` without a thread id."""
         saver = self._require_checkpointer()
         config["configurable"]["thread_id"]  # KeyError('thread_id'), as LangGraph
+        return self._graph_for(config).state(saver, config, subgraphs)
+
+    def _graph_for(self, config: dict) -> Pregel:
+        """The entrypoint whose checkpoints ``config``'s namespace holds: this one, or for a
+        child's namespace (``"<this entrypoint>:<task id>..."``) the child it refers to."""
         ns = config["configurable"].get("checkpoint_ns", "")
         if ns and self.subgraph is not None and ns.split(":", 1)[0] == self.node_name:
-            return self.subgraph.state(saver, config, subgraphs)  # a child's namespace
-        return self.state(saver, config, subgraphs)
+            return self.subgraph
+        return self
 
     def state(self, saver: BaseCheckpointSaver, config: dict, subgraphs: bool) -> StateSnapshot:
         """The snapshot of ``config``'s checkpoint in ``saver`` (for ``get_state``, and a
@@ -615,8 +621,9 @@ class Pregel:
             **config["configurable"],
             "checkpoint_ns": config["configurable"].get("checkpoint_ns", ""),
         }}
+        graph = self._graph_for(config)
         for tup in saver.list(config, filter=filter, before=before, limit=limit):
-            yield self._snapshot(tup, saver)
+            yield graph._snapshot(tup, saver)
 
     async def aget_state(self, config: dict, *, subgraphs: bool = False) -> StateSnapshot:
         return await asyncio.to_thread(self.get_state, config, subgraphs=subgraphs)

@@ -158,6 +158,7 @@ def nest(loop: PregelLoop, caller: Scope, config: dict | None) -> None:
         stream.sink = sink
         stream.modes = tuple(dict.fromkeys((*local_modes, *outer.modes)))
         stream.debug = "debug" in stream.modes
+        stream.subgraphs = True  # its own children's chunks go up too
         loop.modes = stream.modes
     if loop.context is None:
         loop.context = parent.context
