@@ -30,7 +30,13 @@ from typing import Any
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    ToolMessage,
+)
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import tool
 
@@ -87,7 +93,8 @@ def _summary(results: list[ToolMessage], order: list[str]) -> AIMessage:
         text = str(message.content)
         edited = EDITED_MARK in text
         text = text.rsplit(EDITED_MARK, 1)[-1].strip()
-        lines.append(f"- {message.name}: {text}" + (" (as edited by the reviewer)" if edited else ""))
+        note = " (as edited by the reviewer)" if edited else ""
+        lines.append(f"- {message.name}: {text}{note}")
     return AIMessage(content="Here is what happened:\n" + "\n".join(lines))
 
 

@@ -71,7 +71,8 @@ class WorkflowAdapter:
         """JSON-able form of a stream chunk (interrupts as ``{"id", "value"}`` dicts)."""
         if mode == "updates" and isinstance(chunk, dict) and "__interrupt__" in chunk:
             return {"__interrupt__": [
-                {"id": intr.id, "value": self.display(intr.value)} for intr in chunk["__interrupt__"]
+                {"id": intr.id, "value": self.display(intr.value)}
+                for intr in chunk["__interrupt__"]
             ]}
         return self.display(chunk)
 

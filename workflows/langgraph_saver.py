@@ -50,6 +50,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.types import INTERRUPT, RESUME
 
+from .checkpointer import _config
 from .langgraph_values import to_display
 from .runtime.pool import io_workers
 from .runtime.serde import JsonPlusSerializer as FlowsiteSerializer
@@ -59,10 +60,6 @@ __all__ = ["LangGraphDjangoSaver"]
 PRUNE_STRATEGIES = ("keep_latest", "delete")
 _DISPLAY = FlowsiteSerializer()  # writes the readable JSON text of data / value
 _IO_PREFIX = "workflows-io-"
-
-
-def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
-    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
 
 def _hidden_channel(name: str, value: Any) -> bool:
@@ -95,7 +92,9 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
     ``TypeError``.
     """
 
-    def __init__(self, *, serde: SerializerProtocol | None = None, using: str | None = None) -> None:
+    def __init__(
+        self, *, serde: SerializerProtocol | None = None, using: str | None = None
+    ) -> None:
         super().__init__(serde=serde)
         self.using = using
 
@@ -137,7 +136,8 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
     def _tuple(self, row: Any, thread_id: str) -> CheckpointTuple:
         _, _, writes, _ = self._models()
         rows = writes.filter(
-            thread_id=row.thread_id, checkpoint_ns=row.checkpoint_ns, checkpoint_id=row.checkpoint_id
+            thread_id=row.thread_id, checkpoint_ns=row.checkpoint_ns,
+            checkpoint_id=row.checkpoint_id,
         ).order_by("task_path", "task_id", "idx")  # LangGraph's writes_sort_key
         pending = [
             (w.task_id, w.channel, self._load(w.serde_type, w.blob, thread_id))
@@ -149,7 +149,8 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
             checkpoint=self._load(row.serde_type, row.blob, thread_id),
             metadata=row.metadata,
             parent_config=(
-                _config(thread_id, ns, row.parent_checkpoint_id) if row.parent_checkpoint_id else None
+                _config(thread_id, ns, row.parent_checkpoint_id)
+                if row.parent_checkpoint_id else None
             ),
             pending_writes=pending,
         )
@@ -296,7 +297,9 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
         keys = list(rows.values_list("pk", "thread_id", "checkpoint_ns", "checkpoint_id"))
         with transaction.atomic(using=self.using):
             for _pk, thread_pk, ns, checkpoint_id in keys:
-                writes.filter(thread_id=thread_pk, checkpoint_ns=ns, checkpoint_id=checkpoint_id).delete()
+                writes.filter(
+                    thread_id=thread_pk, checkpoint_ns=ns, checkpoint_id=checkpoint_id
+                ).delete()
                 if ns == "":
                     interrupts.pending().filter(
                         thread_id=thread_pk, checkpoint_id=checkpoint_id
@@ -306,7 +309,8 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
     def _delete_for_runs(self, run_ids: Sequence[str]) -> None:
         _, checkpoints, _, _ = self._models()
         if run_ids:
-            self._delete_checkpoints(checkpoints.filter(metadata__run_id__in=[str(r) for r in run_ids]))
+            runs = [str(r) for r in run_ids]
+            self._delete_checkpoints(checkpoints.filter(metadata__run_id__in=runs))
 
     def _prune(self, thread_ids: Sequence[str], strategy: str) -> None:
         if strategy not in PRUNE_STRATEGIES:
@@ -405,7 +409,9 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
         await self._aio("", self._delete_for_runs, list(run_ids))
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        await self._aio(str(source_thread_id), self._copy_thread, source_thread_id, target_thread_id)
+        await self._aio(
+            str(source_thread_id), self._copy_thread, source_thread_id, target_thread_id
+        )
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         await self._aio("", self._prune, list(thread_ids), strategy)

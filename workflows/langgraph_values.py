@@ -51,8 +51,9 @@ def tool_calls_display(calls: list[dict]) -> str:
 
 def message_display(message: Any) -> dict[str, Any]:
     """A LangChain message as ``{"type": "ai" | "human" | "tool" | "system" | ...,
-    "content": str | list, "tool_calls"?: "name(arg='value', ...)" (a line each), "name"? (a tool's),
-    "tool_call_id"?, "status"? (unless "success")}``; empty fields are left out."""
+    "content": str | list, "tool_calls"?: "name(arg='value', ...)" (a line each),
+    "name"? (a tool's), "tool_call_id"?, "status"? (unless "success")}``; empty fields are left
+    out."""
     shown: dict[str, Any] = {"type": message.type, "content": to_display(message.content)}
     calls = getattr(message, "tool_calls", None)
     if calls:

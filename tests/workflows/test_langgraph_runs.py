@@ -9,12 +9,13 @@ import pytest
 
 pytest.importorskip("langchain.agents")
 
-from langchain_core.messages import AIMessage, ToolMessage  # noqa: E402
+from langchain_core.messages import ToolMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.func import entrypoint as lg_entrypoint  # noqa: E402
-from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
+from langgraph.graph import StateGraph  # noqa: E402
 from langgraph.types import interrupt  # noqa: E402
 
+from tests.workflows.langgraph_graphs import Review, review_graph  # noqa: E402
 from workflows import adapters, executor, registry, services  # noqa: E402
 from workflows.langgraph_saver import LangGraphDjangoSaver  # noqa: E402
 from workflows.models import Interrupt, Run, Thread  # noqa: E402
@@ -41,27 +42,6 @@ def answer(thread, value):
     thread.refresh_from_db()
     intr.refresh_from_db()
     return status, intr
-
-
-class Review(MessagesState):
-    approved: bool
-
-
-def review_graph(checkpointer=None):
-    def draft(state):
-        return {"messages": [AIMessage("Draft: cats are great")]}
-
-    def review(state):
-        decision = interrupt({"draft": state["messages"][-1].content, "action": "Approve?"})
-        return {"approved": decision["approved"]}
-
-    builder = StateGraph(Review)
-    builder.add_node("draft", draft)
-    builder.add_node("review", review)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "review")
-    builder.add_edge("review", END)
-    return builder.compile(checkpointer=checkpointer)
 
 
 @pytest.mark.parametrize("checkpointer", [None, InMemorySaver(), LangGraphDjangoSaver()])

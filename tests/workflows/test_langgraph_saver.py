@@ -16,9 +16,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa
 from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
 from langgraph.checkpoint.conformance import checkpointer_test, validate  # noqa: E402
 from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES  # noqa: E402
-from langgraph.graph import END, START, MessagesState, StateGraph  # noqa: E402
-from langgraph.types import Command, Interrupt, Send, interrupt  # noqa: E402
+from langgraph.types import Command, Interrupt, Send  # noqa: E402
 
+from tests.workflows.langgraph_graphs import review_graph  # noqa: E402
 from workflows.langgraph_saver import LangGraphDjangoSaver  # noqa: E402
 from workflows.models import Checkpoint, PendingWrite, Thread  # noqa: E402
 from workflows.models import Interrupt as InterruptRow  # noqa: E402
@@ -97,29 +97,8 @@ def test_langchain_messages_send_interrupt_and_command_round_trip():
     assert (intr.status, intr.value, intr.task_id) == ("pending", {"q": 1}, "t1")
 
 
-class Review(MessagesState):
-    approved: bool
-
-
-def _review_graph(saver):
-    def draft(state):
-        return {"messages": [AIMessage("Draft: cats are great")]}
-
-    def review(state):
-        answer = interrupt({"draft": state["messages"][-1].content, "action": "Approve?"})
-        return {"approved": answer["approved"]}
-
-    builder = StateGraph(Review)
-    builder.add_node("draft", draft)
-    builder.add_node("review", review)
-    builder.add_edge(START, "draft")
-    builder.add_edge("draft", "review")
-    builder.add_edge("review", END)
-    return builder.compile(checkpointer=saver)
-
-
 def test_a_state_graph_interrupt_becomes_a_pending_interrupt_row_resolved_when_answered():
-    graph = _review_graph(LangGraphDjangoSaver())
+    graph = review_graph(LangGraphDjangoSaver())
     config = _thread_config()
     graph.invoke({"messages": [HumanMessage("Write about cats")]}, config)
     thread = Thread.objects.get(thread_id=config["configurable"]["thread_id"])
@@ -138,7 +117,7 @@ def test_a_state_graph_interrupt_becomes_a_pending_interrupt_row_resolved_when_a
 
 
 def test_new_input_instead_of_an_answer_cancels_the_pending_interrupt():
-    graph = _review_graph(LangGraphDjangoSaver())
+    graph = review_graph(LangGraphDjangoSaver())
     config = _thread_config()
     graph.invoke({"messages": [HumanMessage("Write about cats")]}, config)
     first = InterruptRow.objects.get(thread__thread_id=config["configurable"]["thread_id"])
@@ -148,7 +127,7 @@ def test_new_input_instead_of_an_answer_cancels_the_pending_interrupt():
 
 
 def test_async_graph_on_the_saver():
-    graph = _review_graph(LangGraphDjangoSaver())
+    graph = review_graph(LangGraphDjangoSaver())
     config = _thread_config()
 
     async def run():
