@@ -94,6 +94,7 @@ class ConstNode(Node):
 @dataclass
 class ObjectNode(Node):
     children: list[Node] = field(default_factory=list)
+    framed: bool = True  # a group with its legend; a union's branch is not (its radio names it)
     kind: str = "object"
 
 
@@ -344,6 +345,7 @@ class _Builder:
                 depth,
                 skip=(discriminator,),
             )
+            branch.node.framed = False
             node.branches.append(branch)
         by_key = {b.key: b for b in node.branches}
         self.fields[radio_name] = forms.TypedChoiceField(
@@ -390,14 +392,14 @@ class _Builder:
                 values = list(prop["default"])
             values += [MISSING] * max(0, node.min_items - len(values))
             indexes = list(range(len(values)))
-        for index, value in zip(indexes, values, strict=True):
+        for position, (index, value) in enumerate(zip(indexes, values, strict=True)):
             node.items.append(
                 self.node(
                     item_schema,
                     (*path, index),
                     self.child_name(name, index),
                     initial=value,
-                    label=f"Item {index + 1}",
+                    label=f"Item {position + 1}",
                     depth=depth + 1,
                 )
             )
@@ -412,6 +414,7 @@ class _Builder:
             depth=depth + 1,
         )
         holder = forms.Form(prefix=self.form.prefix)
+        holder.use_required_attribute = False
         holder.fields.update(template_fields)
         _bind_nodes(node.template, holder)
         return node

@@ -51,3 +51,10 @@ def question_summary(interrupt: Interrupt, length: int = 140) -> str:
     names = ", ".join(action.name for action in request.actions)
     calls = "tool call" if len(request.actions) == 1 else f"{len(request.actions)} tool calls"
     return summary(f"Review {calls}: {names}", length)
+
+
+@register.filter
+def entries(mapping: dict) -> list:
+    """``mapping``'s ``(key, value)`` pairs: ``mapping.items`` in a template would look up a
+    key named "items" first (an argument may well be called that)."""
+    return list(mapping.items()) if isinstance(mapping, dict) else []

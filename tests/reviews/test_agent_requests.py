@@ -492,3 +492,22 @@ def test_descriptions_are_markdown_sanitised(reviewer_client):
     html = client.get(reverse("reviews:interrupt", args=[interrupt.pk])).content.decode()
     assert "<strong>Check</strong> the <code>to</code> field." in html
     assert "<script>alert(1)" not in html and "javascript:" not in html and "onerror" not in html
+
+
+def test_arguments_named_like_dict_methods_are_shown_and_diffed(reviewer_client):
+    value = fresh(INBOX)
+    value[0]["action_request"]["args"] = {"items": ["tea"], "keys": "k1", "values": 2}
+    client = reviewer_client()
+    interrupt = paused(value)
+    page = client.get(reverse("reviews:interrupt", args=[interrupt.pk]))
+    assert page.status_code == 200
+    assert "<dt>Items</dt>" in page.content.decode()
+    data = {
+        "action-0-decision": "edit",
+        "action-0-args.items": '["tea", "jam"]',
+        "action-0-args.keys": "k1",
+        "action-0-args.values": "2",
+    }
+    assert answer(client, interrupt, data).status_code == 302
+    html = client.get(reverse("reviews:interrupt", args=[interrupt.pk])).content.decode()
+    assert '<span class="diff-where">items</span>' in html

@@ -37,8 +37,9 @@ SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
 THREAD_URL = re.compile(r"/threads/\d+/$")
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
-class AgentRequestsInBrowserTests(BrowserTestCase):
+class ReviewPageCase(BrowserTestCase):
+    """Helpers: pause the test workflow, open its review page, read what it resumed with."""
+
     def setUp(self) -> None:
         super().setUp()
         self.reviewer("alice")
@@ -82,7 +83,9 @@ class AgentRequestsInBrowserTests(BrowserTestCase):
             page.screenshot(path=os.path.join(SHOTS, f"forms-{name}-{label}.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
 
-    # -- tests --------------------------------------------------------------------------------
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
+class AgentRequestsInBrowserTests(ReviewPageCase):
     def test_per_call_request_edited_with_the_diff_shown_before_sending(self) -> None:
         interrupt = self.paused(fresh(PER_CALL), fresh(PER_CALL_SCHEMA))
         page = self.open(interrupt)
@@ -180,3 +183,69 @@ class AgentRequestsInBrowserTests(BrowserTestCase):
         expect(row.get_by_text("Mixed", exact=True)).to_be_visible()
         expect(row.locator("ins")).to_have_text("Here it is, with the figures.")
         self.shot(page, "audit-kind")
+
+
+ORDER_SCHEMA = {
+    "$defs": {
+        "Pickup": {
+            "type": "object",
+            "title": "Pickup",
+            "properties": {
+                "kind": {"const": "pickup"},
+                "store": {"type": "string", "maxLength": 40},
+            },
+            "required": ["kind", "store"],
+        },
+        "Delivery": {
+            "type": "object",
+            "title": "Delivery",
+            "properties": {
+                "kind": {"const": "delivery"},
+                "address": {"type": "string", "maxLength": 80},
+                "floor": {"type": "integer", "minimum": 0},
+            },
+            "required": ["kind", "address"],
+        },
+    },
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": {"type": "string", "maxLength": 40}, "minItems": 1},
+        "shipping": {"oneOf": [{"$ref": "#/$defs/Pickup"}, {"$ref": "#/$defs/Delivery"}]},
+    },
+    "required": ["items", "shipping"],
+}
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
+class SchemaFormInBrowserTests(ReviewPageCase):
+    """A form built from a JSON Schema with a tagged union and an array: the branch chosen shows
+    its fields, items are added and removed in the page, and the run gets the assembled value."""
+
+    def test_union_branch_and_array_items_make_the_answer(self) -> None:
+        interrupt = self.paused({"order": 42, "action": "Confirm the order"}, ORDER_SCHEMA)
+        page = self.open(interrupt)
+        page.get_by_label("Item 1", exact=True).fill("Tea")
+        page.get_by_role("button", name="Add an item to Items").click()
+        page.get_by_role("button", name="Add an item to Items").click()
+        new = page.locator("[data-items] [data-item]")
+        expect(new).to_have_count(3)
+        new.nth(1).get_by_role("textbox").fill("Cake")
+        new.nth(2).get_by_role("textbox").fill("Jam")
+        new.nth(1).get_by_role("button", name=re.compile("^Remove")).click()
+        expect(new).to_have_count(2)
+
+        expect(page.get_by_label("Address")).to_be_hidden()
+        page.get_by_role("radio", name="Delivery").check()
+        expect(page.get_by_label("Store")).to_be_hidden()
+        page.get_by_label("Address").fill("1 Quay Street")
+        page.get_by_label("Floor").fill("-1")
+        page.get_by_role("button", name="Send answer").click()
+        expect(page.get_by_text("Ensure this value is greater than or equal to 0.")).to_be_visible()
+        self.shot(page, "schema-form")
+        page.get_by_label("Floor").fill("3")
+        page.get_by_role("button", name="Send answer").click()
+        page.wait_for_url(THREAD_URL)
+        assert self.resumed_with(interrupt) == {
+            "items": ["Tea", "Jam"],
+            "shipping": {"kind": "delivery", "address": "1 Quay Street", "floor": 3},
+        }

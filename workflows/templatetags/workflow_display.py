@@ -44,6 +44,8 @@ def show_value(value: Any, depth: int = 0) -> dict:
     context = {"value": value, "kind": kind, "depth": depth, "next_depth": depth + 1}
     if kind == "tagged":
         context.update(tag=value[TAG], value=value["v"])
+    if kind == "dict":  # not value.items in the template: a key "items" would shadow it
+        context["entries"] = list(value.items())
     return context
 
 
