@@ -785,3 +785,26 @@ async def test_astream_events_of_subgraphs(saver_factory):
     t = same({name: result[0] for name, result in results.items()})
     starts = [(e[1], e[3]) for e in t["events"] if e[0] == "on_chain_start"]
     assert ("child", ["LangGraph", "parent", "delegate", "LangGraph"]) in starts
+
+
+def test_a_cached_task_is_not_traced_again(saver_factory):
+    def scenario(api, saver):
+        @api.task(cache_policy=api.CachePolicy())
+        def ask(question: str) -> str:
+            return chat_model("cached answer").invoke(question).content
+
+        @api.entrypoint(checkpointer=saver, cache=api.InMemoryCache())
+        def wf(question: str) -> str:
+            return ask(question).result()
+
+        recorder = Recorder()
+        runs = []
+        for thread in ("t1", "t2"):
+            recorder.events.clear()
+            chunks = list(wf.stream("q", {**cfg(thread), "callbacks": [recorder]},
+                                    stream_mode="messages"))
+            runs.append([[e[1] for e in recorder.events if e[0] == "start"], len(chunks)])
+        return runs
+
+    assert same(run_both(scenario, saver_factory)) == [
+        [["LangGraph", "wf", "ask", "GenericFakeChatModel"], 3], [["LangGraph", "wf"], 0]]
