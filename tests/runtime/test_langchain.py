@@ -808,3 +808,38 @@ def test_a_cached_task_is_not_traced_again(saver_factory):
 
     assert same(run_both(scenario, saver_factory)) == [
         [["LangGraph", "wf", "ask", "GenericFakeChatModel"], 3], [["LangGraph", "wf"], 0]]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_messages_of_parallel_tasks(saver_factory, kind):
+    """Tasks running at once stream their tokens interleaved; each task's come in order."""
+
+    async def scenario(api, saver):
+        if kind == "sync":
+            @api.task
+            def ask(n: int) -> str:
+                return chat_model(f"answer {n} is here").invoke("q").content
+
+            @api.entrypoint(checkpointer=saver)
+            def wf(n: int) -> list:
+                return [f.result() for f in [ask(i) for i in range(n)]]
+
+            chunks = await asyncio.to_thread(
+                lambda: list(wf.stream(4, cfg("t"), stream_mode="messages")))
+        else:
+            @api.task
+            async def aask(n: int) -> str:
+                return (await chat_model(f"answer {n} is here").ainvoke("q")).content
+
+            @api.entrypoint(checkpointer=saver)
+            async def wf(n: int) -> list:
+                return list(await asyncio.gather(*[aask(i) for i in range(n)]))
+
+            chunks = await collect(wf.astream(4, cfg("t"), stream_mode="messages"))
+        by_task: dict = {}
+        for msg, meta in chunks:
+            by_task.setdefault(meta["langgraph_checkpoint_ns"], []).append(msg.content)
+        return sorted("".join(parts) for parts in by_task.values())
+
+    assert same(await arun_both(scenario, saver_factory)) == [
+        f"answer {n} is here" for n in range(4)]
