@@ -174,6 +174,14 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
             ]
         }
 
+        # The answered request says what was decided on each call.
+        page.goto(f"/interrupts/{interrupt.pk}/")
+        decided = page.locator(".decided-actions > li")
+        expect(decided.nth(0)).to_contain_text("send_email Edited")
+        expect(decided.nth(0).locator("ins")).to_have_text("Here it is, with the figures.")
+        expect(decided.nth(1)).to_contain_text("delete_file Approved")
+        self.shot(page, "answered")
+
         # The audit log, filtered by kind, shows the batch (an edit in it) and its diff.
         get_user_model().objects.filter(username="alice").update(is_staff=True)
         page.goto("/audit/")
