@@ -127,6 +127,7 @@ class CheckpointAdmin(ReadOnlyAdmin):
         "parent_checkpoint_id",
         "step",
         "source",
+        "serde_type",
         "created_at",
         "metadata_display",
         "data_display",
@@ -154,6 +155,7 @@ class PendingWriteAdmin(ReadOnlyAdmin):
         "task_path",
         "idx",
         "channel",
+        "serde_type",
         "created_at",
         "value_display",
     ]

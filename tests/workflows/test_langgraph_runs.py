@@ -129,3 +129,17 @@ def test_thread_page_and_history_show_an_agents_thread_readably(reviewer_client,
     history = client.get(f"/threads/{thread.pk}/history/").content.decode()
     assert "Scheduled tasks" in history and "messages › [3].content" in history  # state diffs
     assert "AIMessage(" not in history and "branch:to" not in history
+
+
+def test_admin_shows_a_langgraph_checkpoint_and_write_readably(reviewer_client, user_factory):
+    from workflows.models import Checkpoint, PendingWrite
+
+    registry.register("test-lg-review", review_graph(), title="LG review")
+    thread = run_to_pause("test-lg-review", {"messages": [{"role": "user", "content": "cats"}]})
+    admin = reviewer_client(user_factory(is_staff=True, is_superuser=True))
+    checkpoint = Checkpoint.objects.filter(thread=thread).latest("checkpoint_id")
+    page = admin.get(f"/admin/workflows/checkpoint/{checkpoint.pk}/change/").content.decode()
+    assert "msgpack" in page and "Draft: cats are great" in page
+    write = PendingWrite.objects.get(thread=thread, channel="messages", task_path__endswith="draft")
+    page = admin.get(f"/admin/workflows/pendingwrite/{write.pk}/change/").content.decode()
+    assert "Draft: cats are great" in page and "AIMessage(" not in page
