@@ -249,3 +249,36 @@ async def test_heartbeat_and_control_on_the_runtime(saver_factory):
 def test_names_exported():
     assert all(hasattr(workflows, n) for n in ("TimeoutPolicy", "NodeTimeoutError", "Runtime"))
     assert APIS
+
+
+@pytest.mark.parametrize("refresh_on", ["auto", "heartbeat"])
+async def test_chat_model_tokens_refresh_an_idle_timeout(saver_factory, refresh_on):
+    """Under ``refresh_on="auto"`` a LangChain callback event inside the attempt (here each
+    token of a slowly streaming chat model) is progress, as LangGraph's idle-progress handler
+    makes it; under ``"heartbeat"`` it is not, and the idle timeout fires."""
+    pytest.importorskip("langchain_core")
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    async def scenario(api, saver):
+        policy = timeout_policy(api)
+        model = FakeListChatModel(responses=["abcdefgh"], sleep=0.05)
+
+        @api.task(timeout=policy(idle_timeout=0.2, refresh_on=refresh_on))
+        async def ask(question: str) -> str:
+            chunks = [chunk.content async for chunk in model.astream(question)]
+            return "".join(chunks)
+
+        @api.entrypoint(checkpointer=saver)
+        async def wf(question: str):
+            try:
+                return await ask(question)
+            except Exception as exc:  # noqa: BLE001
+                return describe(exc)
+
+        return await wf.ainvoke("q", cfg("t"))
+
+    t = same(await arun_both(scenario, saver_factory))
+    if refresh_on == "auto":
+        assert t == "abcdefgh"
+    else:
+        assert t == ["NodeTimeoutError", "ask", "idle", 0.2, None, 0.2]

@@ -24,7 +24,7 @@ from .types import (
     TimeoutPolicy,
 )
 
-__all__ = ["TimedAttempt", "with_retry", "with_retry_async", "with_timeout"]
+__all__ = ["TimedAttempt", "progress_handler", "with_retry", "with_retry_async", "with_timeout"]
 
 
 def _policies(policy: RetryPolicy | list | tuple | None) -> list[RetryPolicy]:
@@ -95,7 +95,7 @@ class TimedAttempt:
     (``time.monotonic()``); ``active`` turns ``False`` when it ends or times out (its stream
     writes are then dropped and the tasks it calls refused, as LangGraph's guarded config)."""
 
-    __slots__ = ("active", "auto", "idle", "last")
+    __slots__ = ("__weakref__", "active", "auto", "idle", "last")
 
     def __init__(self, policy: TimeoutPolicy) -> None:
         self.active = True
@@ -111,6 +111,40 @@ class TimedAttempt:
         """Observable progress (a ``custom`` write, a task call): counts under ``"auto"``."""
         if self.auto:
             self.last = time.monotonic()
+
+
+_handler_class: Any = None
+
+
+def progress_handler(attempt: TimedAttempt) -> Any:
+    """A LangChain callback handler (run inline) that counts every callback event as progress
+    of ``attempt`` (LangGraph's ``_IdleProgressCallbackHandler``). Needs ``langchain-core``;
+    only called when a LangChain callback manager exists."""
+    global _handler_class
+    if _handler_class is None:
+        import weakref
+
+        from langchain_core.callbacks import BaseCallbackHandler
+
+        class IdleProgressCallbackHandler(BaseCallbackHandler):
+            run_inline = True
+
+            def __init__(self, attempt: TimedAttempt) -> None:
+                self._attempt = weakref.ref(attempt)
+
+            def _touch(self, *args: Any, **kwargs: Any) -> None:
+                attempt = self._attempt()
+                if attempt is not None:
+                    attempt.touch()
+
+            on_llm_start = on_chat_model_start = on_llm_new_token = on_llm_end = _touch
+            on_llm_error = on_chain_start = on_chain_end = on_chain_error = _touch
+            on_tool_start = on_tool_end = on_tool_error = on_retriever_start = _touch
+            on_retriever_end = on_retriever_error = on_agent_action = _touch
+            on_agent_finish = on_text = on_retry = on_custom_event = _touch
+
+        _handler_class = IdleProgressCallbackHandler
+    return _handler_class(attempt)
 
 
 async def _watch(policy: TimeoutPolicy, attempt: TimedAttempt, started: float) -> str:

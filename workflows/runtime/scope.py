@@ -111,7 +111,7 @@ class Scope:
 
     __slots__ = (
         "loop", "task_id", "name", "ns", "path", "calls", "interrupts_seen", "resume", "call",
-        "attempt", "_runtime", "callbacks", "subgraph_calls", "cache_key",
+        "attempt", "_runtime", "_callbacks", "subgraph_calls", "cache_key",
     )
 
     def __init__(self, loop: PregelLoop, task_id: str, name: str, ns: str, path: tuple) -> None:
@@ -128,9 +128,27 @@ class Scope:
         # the running attempt's timeouts (a ``retry.TimedAttempt``), while one is timed
         self.attempt: Any = None
         self._runtime: Runtime | None = None
-        self.callbacks: Any = None  # LangChain's callback manager of this body or task run
+        self._callbacks: Any = None
         self.subgraph_calls = itertools.count()  # entrypoints it called (their namespaces)
         self.cache_key: Any = None  # where its result is cached (a task with a cache policy)
+
+    @property
+    def callbacks(self) -> Any:
+        """LangChain's callback manager of this body's or task's run (``None`` without
+        LangChain). Set by the LangChain integration for each attempt; when the attempt runs
+        under ``TimeoutPolicy(idle_timeout=..., refresh_on="auto")``, the manager also gets
+        LangGraph's idle-progress handler, so any callback event inside the attempt (a chat
+        model's token, a tool's start or end) counts as progress, as in LangGraph."""
+        return self._callbacks
+
+    @callbacks.setter
+    def callbacks(self, manager: Any) -> None:
+        attempt = self.attempt
+        if manager is not None and attempt is not None and attempt.auto:
+            from .retry import progress_handler
+
+            manager.add_handler(progress_handler(attempt), inherit=True)
+        self._callbacks = manager
 
     @property
     def task_path(self) -> str:
