@@ -843,3 +843,30 @@ async def test_messages_of_parallel_tasks(saver_factory, kind):
 
     assert same(await arun_both(scenario, saver_factory)) == [
         f"answer {n} is here" for n in range(4)]
+
+
+async def test_astream_events_of_a_failing_run(saver_factory):
+    async def scenario(api, saver):
+        @api.task
+        def boom(x: int) -> int:
+            raise ValueError("no")
+
+        @api.entrypoint(checkpointer=saver)
+        def wf(x: int) -> int:
+            return boom(x).result()
+
+        events = []
+
+        async def consume():
+            async for ev in wf.astream_events(1, cfg("t"), version="v2"):
+                events.append(ev)
+
+        from .lg import aattempt
+
+        outcome = await aattempt(consume)
+        return [outcome, events_transcript(events)]
+
+    outcome, t = same(await arun_both(scenario, saver_factory))
+    assert outcome == ("raises", "ValueError", "no")
+    assert [e[:2] for e in t["events"]] == [
+        ("on_chain_start", "LangGraph"), ("on_chain_start", "wf"), ("on_chain_start", "boom")]

@@ -63,7 +63,8 @@ class RunTracing:
     *Active* when a callback handler can observe the run (``config["callbacks"]``, a
     ``messages``/``tools`` stream mode, an enclosing LangChain run's callbacks, LangSmith
     tracing): chain runs are reported as in LangGraph. Otherwise *passive*: only
-    ``var_child_runnable_config`` is set, so the run costs no callback manager.
+    ``var_child_runnable_config`` is set (its ``callbacks`` an empty callback manager), so the
+    run costs no callback configuration.
     """
 
     def __init__(self, config: dict, modes: Sequence[str], stream: Any) -> None:
