@@ -20,7 +20,6 @@ __all__ = [
     "v2_chunk",
 ]
 
-_CALLBACK_MODES = ("messages", "tools")  # streamed by LangChain callback handlers
 STREAM_MODES = (
     "values", "updates", "custom", "checkpoints", "tasks", "debug", "messages", "tools",
 )
@@ -52,13 +51,9 @@ class StreamOutput:
         """Stream ``chunk`` if ``mode`` was asked for; ``tasks`` and ``checkpoints`` chunks are
         also wrapped for ``debug`` as LangGraph does: ``{"step", "timestamp", "type",
         "payload"}`` where ``step`` is a checkpoint's own step, and for task events the step
-        being executed. ``ns`` defaults to the run's namespace. As LangGraph's handlers do,
-        ``messages`` and ``tools`` chunks of a child entrypoint (a deeper namespace, reported by
-        callbacks the child inherits) are dropped unless ``subgraphs=True``."""
+        being executed. ``ns`` defaults to the run's namespace."""
         if ns is None:
             ns = self.ns
-        elif mode in _CALLBACK_MODES and ns and ns != self.ns and not self.subgraphs:
-            return
         if mode in self.modes:
             self.sink(mode, chunk, ns)
         if self.debug and mode in ("tasks", "checkpoints"):
