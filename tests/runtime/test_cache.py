@@ -112,7 +112,7 @@ def test_entrypoint_cache_policy_key_func_and_ttl(saver_factory, cache_factory):
             return x + 1
 
         @api.entrypoint(checkpointer=saver, cache=cache,
-                        cache_policy=api.CachePolicy(key_func=key, ttl=1))
+                        cache_policy=api.CachePolicy(key_func=key, ttl=2))
         def wf(x: dict) -> int:
             calls["wf"] += 1
             return plain(x["k"]).result()
@@ -121,7 +121,7 @@ def test_entrypoint_cache_policy_key_func_and_ttl(saver_factory, cache_factory):
         out = [list(wf.stream({"k": 1, "z": 1}, cfg("a"), stream_mode=modes)),
                list(wf.stream({"k": 1, "z": 2}, cfg("b"), stream_mode=modes)),
                wf.get_state(cfg("b")).values, dict(calls), _writes(saver, cfg("b"))]
-        time.sleep(1.2)  # both entries expire
+        time.sleep(2.2)  # both entries (set during thread a's run) expire
         out += [list(wf.stream({"k": 1}, cfg("c"), stream_mode=modes)), dict(calls)]
         return out
 
