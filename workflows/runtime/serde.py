@@ -44,7 +44,8 @@ def register_type(cls: type) -> type:
     """Allow instances of ``cls`` (a dataclass, pydantic model or enum) to be rebuilt on load.
 
     Usable as a class decorator. Types used as ``interrupt(response_schema=...)`` are registered
-    automatically.
+    automatically, and so are those a task's return annotation or the entrypoint's input, return
+    and ``context_schema`` annotations name (see :mod:`.annotations`).
     """
     _REGISTERED[type_path(cls)] = cls
     return cls
