@@ -16,7 +16,8 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa
 from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
 from langgraph.checkpoint.conformance import checkpointer_test, validate  # noqa: E402
 from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES  # noqa: E402
-from langgraph.types import Command, Interrupt, Send  # noqa: E402
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+from langgraph.types import Command, Interrupt, Send, interrupt  # noqa: E402
 
 from tests.workflows.langgraph_graphs import review_graph  # noqa: E402
 from workflows.langgraph_saver import LangGraphDjangoSaver  # noqa: E402
@@ -155,3 +156,32 @@ def test_reading_a_flowsite_thread_is_a_clear_error():
 def test_unknown_prune_strategy_is_a_value_error():
     with pytest.raises(ValueError, match="Unknown prune strategy"):
         LangGraphDjangoSaver().prune(["x"], strategy="oldest")
+
+
+def test_an_interrupt_inside_a_subgraph_is_listed_once_and_resolved_through_the_parent():
+    from typing import TypedDict
+
+    class State(TypedDict):
+        x: str
+
+    def ask(state):
+        return {"x": interrupt({"q": "Which colour?"})}
+
+    child = StateGraph(State)
+    child.add_node("ask", ask)
+    child.add_edge(START, "ask")
+    child.add_edge("ask", END)
+    parent = StateGraph(State)
+    parent.add_node("child", child.compile())
+    parent.add_edge(START, "child")
+    parent.add_edge("child", END)
+    graph = parent.compile(checkpointer=LangGraphDjangoSaver())
+    config = _thread_config()
+    graph.invoke({"x": ""}, config)
+    (row,) = InterruptRow.objects.filter(thread__thread_id=config["configurable"]["thread_id"])
+    assert (row.interrupt_id, row.value) == (graph.get_state(config).interrupts[0].id, {"q": "Which colour?"})
+    assert graph.invoke(Command(resume={row.interrupt_id: "blue"}), config) == {"x": "blue"}
+    row.refresh_from_db()
+    # resolved when the parent's task ends; the answer itself is in the child's writes (the
+    # dashboard records it when a reviewer gives it: services.resume_run)
+    assert row.status == "resolved"
