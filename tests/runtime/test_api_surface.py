@@ -141,7 +141,8 @@ def test_deprecated_keywords_warn_as_langgraph(saver_factory):
 
 def test_checkpoint_during_and_durability_together():
     def scenario(api):
-        return attempt(lambda: _wf(api).invoke(1, checkpoint_during=True, durability="sync"))
+        with pytest.warns(DeprecationWarning, match="checkpoint_during"):
+            return attempt(lambda: _wf(api).invoke(1, checkpoint_during=True, durability="sync"))
 
     assert same(run_both(scenario))[:2] == ("raises", "ValueError")
 

@@ -56,6 +56,17 @@ def _delay(policy: RetryPolicy, attempt: int) -> float:
     return interval + (random.uniform(0, 1) if policy.jitter else 0)
 
 
+def _retry_delay(policies: list[RetryPolicy], exc: Exception, attempt: int) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1`` after ``exc``, or ``None`` to give up
+    (no policy matches, or the matching one's ``max_attempts`` is reached)."""
+    if isinstance(exc, (GraphInterrupt, NondeterminismError)):  # retrying cannot help
+        return None
+    matched = _matching(policies, exc)
+    if matched is None or attempt >= matched.max_attempts:
+        return None
+    return _delay(matched, attempt)
+
+
 def with_retry(policy: Any, call: Callable[[], Any]) -> Any:
     """Run ``call`` under ``policy`` (LangGraph's ``run_with_retry``); re-raises the last error."""
     policies = _policies(policy)
@@ -63,14 +74,12 @@ def with_retry(policy: Any, call: Callable[[], Any]) -> Any:
     while True:
         try:
             return call()
-        except (GraphInterrupt, NondeterminismError):  # retrying cannot help
-            raise
         except Exception as exc:
             attempt += 1
-            matched = _matching(policies, exc)
-            if matched is None or attempt >= matched.max_attempts:
+            delay = _retry_delay(policies, exc, attempt)
+            if delay is None:
                 raise
-            time.sleep(_delay(matched, attempt))
+            time.sleep(delay)
 
 
 async def with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
@@ -80,14 +89,12 @@ async def with_retry_async(policy: Any, call: Callable[[], Any]) -> Any:
     while True:
         try:
             return await call()
-        except (GraphInterrupt, NondeterminismError):
-            raise
         except Exception as exc:
             attempt += 1
-            matched = _matching(policies, exc)
-            if matched is None or attempt >= matched.max_attempts:
+            delay = _retry_delay(policies, exc, attempt)
+            if delay is None:
                 raise
-            await asyncio.sleep(_delay(matched, attempt))
+            await asyncio.sleep(delay)
 
 
 class TimedAttempt:
