@@ -2,7 +2,8 @@
 
 Each run is the seed's essay workflow: ``stream("cat")`` (task, then interrupt), then
 ``stream(Command(resume=True))`` on a new thread. Prints per-run medians (ms), the ratio
-Flowsite / LangGraph, and for the databases the writing transactions per run (PostgreSQL:
+Flowsite / LangGraph, the process CPU time per run (all threads; unlike wall time it does not
+grow when other processes load the machine), and for the databases the writing transactions per run (PostgreSQL:
 the delta of ``pg_current_xact_id()`` over N runs, every table included) and bytes stored per
 run.
 
@@ -83,8 +84,9 @@ def peak_kib(wf, api, thread_id: str) -> float:
 
 
 def compare(fs_wf, fs, lg_wf, lg, n: int, prefix: str) -> tuple[tuple, tuple]:
-    """``((fs median ms, fs peak KiB), (lg median ms, lg peak KiB))``. The two are run in
-    alternation, so that whatever else loads the machine weighs on both alike."""
+    """``((fs median ms, fs peak KiB, fs CPU ms), (lg ...))``. The timed runs alternate, so
+    that whatever else loads the machine weighs on both alike; CPU is measured in a block per
+    library (``cpu_ms``)."""
     for i in range(min(20, n)):  # warm-up
         one_run(fs_wf, fs, f"{prefix}-fw{i}")
         one_run(lg_wf, lg, f"{prefix}-lw{i}")
@@ -96,9 +98,22 @@ def compare(fs_wf, fs, lg_wf, lg, n: int, prefix: str) -> tuple[tuple, tuple]:
             one_run(wf, api, f"{prefix}-{key}{i}")
             times[key].append(time.perf_counter() - start)
     return (
-        (statistics.median(times["fs"]) * 1e3, peak_kib(fs_wf, fs, f"{prefix}-fmem")),
-        (statistics.median(times["lg"]) * 1e3, peak_kib(lg_wf, lg, f"{prefix}-lmem")),
+        (statistics.median(times["fs"]) * 1e3, peak_kib(fs_wf, fs, f"{prefix}-fmem"),
+         cpu_ms(fs_wf, fs, n, f"{prefix}-fcpu")),
+        (statistics.median(times["lg"]) * 1e3, peak_kib(lg_wf, lg, f"{prefix}-lmem"),
+         cpu_ms(lg_wf, lg, n, f"{prefix}-lcpu")),
     )
+
+
+def cpu_ms(wf, api, n: int, prefix: str) -> float:
+    """Process CPU ms (every thread of this process) per run, over a block of ``n`` runs of one
+    library: in a block, work a run leaves to background threads is charged to its own
+    library. The database server's CPU (PostgreSQL) is not included."""
+    gc.collect()
+    start = time.process_time()
+    for i in range(n):
+        one_run(wf, api, f"{prefix}{i}")
+    return (time.process_time() - start) / n * 1e3
 
 
 def pg_xact(url: str) -> int:
@@ -138,7 +153,8 @@ LG_PG_TABLES = ["checkpoints", "checkpoint_blobs", "checkpoint_writes"]
 
 def row(label: str, fs: tuple, lg: tuple, extra: str = "") -> None:
     print(f"{label:<34} {fs[0]:>9.3f} {lg[0]:>9.3f} {fs[0] / lg[0]:>7.2f}x "
-          f"{fs[1]:>9.0f} {lg[1]:>9.0f}  {extra}")
+          f"{fs[2]:>8.3f} {lg[2]:>8.3f} {fs[2] / lg[2]:>6.2f}x "
+          f"{fs[1]:>7.0f} {lg[1]:>7.0f}  {extra}")
 
 
 def main() -> None:
@@ -153,8 +169,9 @@ def main() -> None:
 
     print(f"Essay workflow, N={args.n} runs each (stream to interrupt + stream resume); "
           f"langgraph {version('langgraph')}, Python {sys.version.split()[0]}")
-    print(f"{'saver':<34} {'flowsite':>9} {'langgraph':>9} {'ratio':>8} {'fs KiB':>9} {'lg KiB':>9}  per run")
-    print(f"{'':<34} {'ms/run':>9} {'ms/run':>9}")
+    print(f"{'saver':<34} {'flowsite':>9} {'langgraph':>9} {'ratio':>8} {'fs CPU':>8} "
+          f"{'lg CPU':>8} {'ratio':>7} {'fs KiB':>7} {'lg KiB':>7}  per run")
+    print(f"{'':<34} {'ms/run':>9} {'ms/run':>9} {'':>8} {'ms/run':>8} {'ms/run':>8}")
 
     from langgraph.checkpoint.memory import InMemorySaver as LgMemory
 
@@ -180,7 +197,7 @@ def main() -> None:
         lg_saver.setup()
         fs_t, lg_t = compare(build(fs)(DjangoSaver()), fs, build(lg)(lg_saver), lg, args.n, f"s{tag}")
         db = Path(database_url.removeprefix("sqlite:///"))
-        runs = args.n + min(20, args.n) + 1  # timed, warm-up and the memory run
+        runs = 2 * args.n + min(20, args.n) + 1  # timed, CPU, warm-up and the memory run
         size = lambda p: sum(f.stat().st_size for f in p.parent.glob(p.name + "*"))  # noqa: E731
         row("SQLite: DjangoSaver vs SqliteSaver", fs_t, lg_t,
             f"file bytes/run: flowsite {size(db) / runs:.0f}, langgraph {size(path) / runs:.0f}")
