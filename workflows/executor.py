@@ -15,8 +15,10 @@ The database is the queue and the source of truth (channel-layer delivery is at-
 
 Every run executes as a task on one event loop per process (the *executor loop*, a daemon
 thread started lazily per PID: loops and pools do not survive ``fork``), so many runs stream at
-once without a thread each waiting on them; the ORM work around a run goes to a few executor
-database threads (never a consumer's ``thread_sensitive`` thread). Two ways to execute, calling
+once without a thread each waiting on them: an ``async def`` entrypoint's body and async tasks
+run on that loop (as LangGraph runs them on the caller's), a sync body in the runtime's worker
+threads. The ORM work around a run goes to a few executor database threads (never a consumer's
+``thread_sensitive`` thread). Two ways to execute, calling
 the same :func:`aexecute_run`:
 
 * ``FLOWSITE_EXECUTOR="inprocess"`` (default): inside the server process, at most

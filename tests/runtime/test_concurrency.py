@@ -137,3 +137,38 @@ def test_a_long_run_keeps_renewing_its_hold_on_the_thread(monkeypatch):
     count = len(renewals)
     time.sleep(0.05)
     assert len(renewals) == count  # no renewal after the run ended
+
+
+@pytest.mark.parametrize("api", APIS, ids=API_IDS)
+@pytest.mark.parametrize("method", ["astream", "ainvoke"])
+async def test_async_entrypoints_run_on_the_callers_event_loop(api, method, saver_factory):
+    """As LangGraph: an ``async def`` entrypoint's body and async tasks run on the loop that
+    called ``astream`` / ``ainvoke`` (so one loop carries many runs, without a thread or a
+    private loop each): twenty runs at once wait on one ``asyncio.Event`` of the caller's loop."""
+    loops, waiting, all_waiting, gate = set(), [], asyncio.Event(), asyncio.Event()
+
+    @api.task
+    async def wait_for_gate(i: int) -> int:
+        loops.add(asyncio.get_running_loop())
+        waiting.append(i)
+        if len(waiting) == 20:
+            all_waiting.set()
+        await gate.wait()
+        return i
+
+    @api.entrypoint(checkpointer=saver_factory(api))
+    async def wf(i: int) -> int:
+        loops.add(asyncio.get_running_loop())
+        return await wait_for_gate(i)
+
+    async def one(i: int) -> int:
+        if method == "ainvoke":
+            return await wf.ainvoke(i, cfg(f"loop-{i}"))
+        return [c async for c in wf.astream(i, cfg(f"loop-{i}"), stream_mode="values")][-1]
+
+    runs = [asyncio.ensure_future(one(i)) for i in range(20)]
+    await asyncio.wait([asyncio.ensure_future(all_waiting.wait()), *runs], timeout=10,
+                       return_when=asyncio.FIRST_COMPLETED)
+    gate.set()  # an asyncio.Event of this loop: a task on another loop could not be woken
+    assert await asyncio.wait_for(asyncio.gather(*runs), 10) == list(range(20))
+    assert loops == {asyncio.get_running_loop()}

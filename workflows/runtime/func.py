@@ -44,6 +44,7 @@ __all__ = ["Pregel", "entrypoint", "task"]
 
 R = TypeVar("R")
 _UNSET = object()
+_SKIP = object()  # a chunk that was only printed (print_mode), not streamed
 
 
 def _reject_generators(func: Callable) -> None:
@@ -378,16 +379,26 @@ class Pregel:
             )
 
     def _stream(self, input, config, context, options, control, subgraphs, version):
-        modes, single, prints, durability = options
+        modes, _single, prints, durability = options
         wanted = tuple(dict.fromkeys((*modes, *prints)))
         for mode, chunk, ns in iterate(
             lambda emit: self._loop(config, wanted, durability, emit, context, control, subgraphs),
             input,
         ):
-            if mode in prints:
-                print_chunk(mode, chunk, ns, subgraphs=subgraphs)
-            if mode in modes:
-                yield shaped(mode, chunk, ns, single=single, subgraphs=subgraphs, version=version)
+            out = self._output(mode, chunk, ns, options, subgraphs, version)
+            if out is not _SKIP:
+                yield out
+
+    @staticmethod
+    def _output(mode: str, chunk: Any, ns: tuple, options: tuple, subgraphs: bool, version: str):
+        """Print a chunk of a ``print_mode`` and shape one of a ``stream_mode`` for the caller
+        (``_SKIP`` when it was only printed)."""
+        modes, single, prints, _durability = options
+        if mode in prints:
+            print_chunk(mode, chunk, ns, subgraphs=subgraphs)
+        if mode not in modes:
+            return _SKIP
+        return shaped(mode, chunk, ns, single=single, subgraphs=subgraphs, version=version)
 
     def invoke(
         self,
@@ -433,6 +444,12 @@ class Pregel:
         )
 
     def _invoke(self, input, config, context, stream_mode, options, control, version) -> Any:
+        loop, chunks = self._invoke_loop(config, context, stream_mode, options, control)
+        loop.run(input)
+        return _invoke_result(loop, stream_mode, chunks, version)
+
+    def _invoke_loop(self, config, context, stream_mode, options, control) -> tuple[PregelLoop, list]:
+        """The run of an ``invoke``, and the list its chunks are collected into."""
         modes, _single, prints, durability = options
         collected = () if stream_mode == "values" else modes
         wanted = tuple(dict.fromkeys((*collected, *prints)))
@@ -444,9 +461,7 @@ class Pregel:
             if mode in collected:
                 chunks.append(chunk)
 
-        loop = self._loop(config, wanted, durability, emit, context, control)
-        loop.run(input)
-        return _invoke_result(loop, stream_mode, chunks, version)
+        return self._loop(config, wanted, durability, emit, context, control), chunks
 
     async def astream(
         self,
@@ -466,13 +481,21 @@ class Pregel:
         version: str = "v1",
         **kwargs: Any,
     ) -> AsyncIterator[Any]:
-        """``stream`` for async code: the run executes in a worker thread (its async body on a
-        private event loop there) and chunks are handed to the caller's loop as they come."""
+        """``stream`` for async code. A top-level ``async def`` entrypoint runs on this event
+        loop, as in LangGraph (its body and async tasks are tasks of the loop: one loop carries
+        many runs); otherwise the run executes in a worker thread and its chunks are handed to
+        this loop as they come."""
         options = self._options(
             "astream", stream_mode=stream_mode, print_mode=print_mode, output_keys=output_keys,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after,
             durability=durability, debug=debug, kwargs=kwargs,
         )
+        if self.is_async and current_scope.get() is None:
+            async for chunk in self._astream_here(
+                input, config, context, options, control, subgraphs, version
+            ):
+                yield chunk
+            return
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue = asyncio.Queue()
         end = object()
@@ -499,6 +522,37 @@ class Pregel:
                 return
             yield chunk
 
+    async def _astream_here(self, input, config, context, options, control, subgraphs, version):
+        """The run as a task of the running loop (``PregelLoop.arun``), its own context (its
+        scope must not leak into the caller between chunks); chunks come through a queue (sync
+        tasks emit from their threads). Cancelled if the caller stops iterating early."""
+        modes, _single, prints, durability = options
+        wanted = tuple(dict.fromkeys((*modes, *prints)))
+        here = asyncio.get_running_loop()
+        chunks: asyncio.Queue = asyncio.Queue()
+        end = object()
+
+        def sink(mode: str, chunk: Any, ns: tuple = ()) -> None:
+            here.call_soon_threadsafe(chunks.put_nowait, (mode, chunk, ns))
+
+        run = self._loop(config, wanted, durability, sink, context, control, subgraphs)
+        task = asyncio.ensure_future(run.arun(input))
+        task.add_done_callback(
+            lambda _t: here.call_soon_threadsafe(chunks.put_nowait, (end, None, ()))
+        )
+        try:
+            while True:
+                mode, chunk, ns = await chunks.get()
+                if mode is end:
+                    task.result()  # the run's error, if any
+                    return
+                out = self._output(mode, chunk, ns, options, subgraphs, version)
+                if out is not _SKIP:
+                    yield out
+        finally:
+            if not task.done():
+                task.cancel()
+
     async def ainvoke(
         self,
         input: Any,
@@ -518,6 +572,10 @@ class Pregel:
         """``invoke`` for async code (sync and async entrypoints alike)."""
         options = self._invoke_options("ainvoke", stream_mode, print_mode, output_keys,
                                        interrupt_before, interrupt_after, durability, kwargs)
+        if self.is_async and current_scope.get() is None:  # on this loop, as astream
+            loop, chunks = self._invoke_loop(config, context, stream_mode, options, control)
+            await asyncio.ensure_future(loop.arun(input))
+            return _invoke_result(loop, stream_mode, chunks, version)
         return await asyncio.to_thread(
             self._invoke, input, config, context, stream_mode, options, control, version
         )

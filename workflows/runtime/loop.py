@@ -229,26 +229,68 @@ class PregelLoop:
             if self.prepare(input) and not self._drained():
                 self.execute()
             return
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        if not self._io(saver.acquire_thread, str(thread_id), self.owner):
-            raise ThreadBusyError(
-                f"Thread {thread_id!r} is busy: another run is executing on it; "
-                "try again when it has finished"
-            )
-        owner = self.owner
-
-        def renew() -> None:  # keep the thread while a long run executes
-            if self.owner is not None:
-                self._io(saver.acquire_thread, str(thread_id), owner)
-
+        renew = self._hold(str(thread_id))
         try:
             with Heartbeat(renew):
                 if self.prepare(input) and not self._drained():
                     self.execute()
         finally:
+            self._let_go(str(thread_id))
+
+    def _hold(self, thread_id: str) -> Callable[[], None]:
+        """Hold the thread for this run (``ThreadBusyError`` when another run holds it); returns
+        the heartbeat that keeps holding it while a long run executes."""
+        self.owner = owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        if not self._io(self.saver.acquire_thread, thread_id, owner):
+            raise ThreadBusyError(
+                f"Thread {thread_id!r} is busy: another run is executing on it; "
+                "try again when it has finished"
+            )
+
+        def renew() -> None:
             if self.owner is not None:
-                owner, self.owner = self.owner, None
-                self._io(saver.release_thread, str(thread_id), owner)
+                self._io(self.saver.acquire_thread, thread_id, owner)
+
+        return renew
+
+    def _let_go(self, thread_id: str) -> None:
+        """Give the thread back, unless the run's last writes did already."""
+        if self.owner is not None:
+            owner, self.owner = self.owner, None
+            self._io(self.saver.release_thread, thread_id, owner)
+
+    # -- on the caller's event loop ---------------------------------------------------------
+    async def arun(self, input: Any) -> None:
+        """:meth:`run` of a top-level ``async def`` entrypoint on the running event loop, as
+        LangGraph: its body and async tasks are tasks of that loop (no thread and no private
+        loop per run, so one loop carries many runs at once); preparation, checkpointer I/O and
+        sync tasks go to threads."""
+        if self.caller is not None or not self.graph.is_async:
+            raise RuntimeError("arun is for a top-level async entrypoint; use run")
+        self.tracing.start(input)
+        try:
+            await self._arun_held(input)
+        except BaseException as exc:
+            self.tracing.error(exc)
+            raise
+        self.tracing.end(self._root_output())
+
+    def _prepared(self, input: Any) -> bool:
+        return self.prepare(input) and not self._drained()
+
+    async def _arun_held(self, input: Any) -> None:
+        thread_id = self.config["configurable"].get("thread_id")
+        if self.saver is None or thread_id is None:
+            if await asyncio.to_thread(self._prepared, input):
+                await self.aexecute()
+            return
+        renew = await asyncio.to_thread(self._hold, str(thread_id))
+        try:
+            with Heartbeat(renew):
+                if await asyncio.to_thread(self._prepared, input):
+                    await self.aexecute()
+        finally:
+            await asyncio.to_thread(self._let_go, str(thread_id))
 
     def prepare(self, input: Any) -> bool:
         """Load the thread and write what the run starts from. Returns ``False`` when there is
@@ -499,6 +541,48 @@ class PregelLoop:
 
     def execute(self) -> None:
         """Run the body (sync or async) to completion, interrupt or error; persist the outcome."""
+        scope, kwargs = self._begin()
+        if scope is None:
+            return  # the entrypoint's cached result
+        result = None
+        token = current_scope.set(scope)
+        try:
+            if self.graph.is_async:
+                result = run_coroutine(self._async_body(scope, kwargs))
+            else:
+                func, value = self.graph.func, self.input
+                result = with_retry(self.graph.retry_policy, lambda: self.tracing.call(
+                    scope, None, lambda: value, lambda: func(value, **kwargs)
+                ))
+                self._returned(result)
+                self._wait_all()
+        except BaseException as exc:
+            if self._body_raised(scope, exc):
+                return
+        finally:
+            current_scope.reset(token)
+        self._body_done(scope, result)
+
+    async def aexecute(self) -> None:
+        """:meth:`execute` of an async body on the running loop; what blocks goes to a thread."""
+        scope, kwargs = await asyncio.to_thread(self._begin)
+        if scope is None:
+            return
+        result = None
+        token = current_scope.set(scope)
+        try:
+            result = await self._async_body(scope, kwargs)
+        except BaseException as exc:
+            if await asyncio.to_thread(self._body_raised, scope, exc):
+                return
+        finally:
+            current_scope.reset(token)
+        await asyncio.to_thread(self._body_done, scope, result)
+
+    def _begin(self) -> tuple[Scope | None, dict]:
+        """The entrypoint's scope and injected arguments, after the ``tasks`` chunk of its
+        start; ``(None, {})`` when its cached result completed the run (the body does not run).
+        """
         name = self.graph.node_name
         entry_id = self.entry_task_id()
         ns = f"{name}:{entry_id}"
@@ -513,39 +597,29 @@ class PregelLoop:
         if hit is not None:  # the entrypoint's cached result: the body does not run
             self.emit("updates", {name: hit[0], "__metadata__": {"cached": True}})
             self._completed(final(value=hit[0], save=hit[1]))
-            return
-        token = current_scope.set(scope)
-        try:
-            if self.graph.is_async:
-                result = run_coroutine(self._async_body(scope, kwargs))
-            else:
-                func, value = self.graph.func, self.input
-                result = with_retry(self.graph.retry_policy, lambda: self.tracing.call(
-                    scope, None, lambda: value, lambda: func(value, **kwargs)
-                ))
-                self._returned(result)
-                self._wait_all()
-        except GraphInterrupt as gi:
-            self._wait_all()
-            if self.fatal is None:
-                if gi.task_id == entry_id:
-                    self.write(entry_id, interrupt_writes(gi), scope.task_path)
-                    self.surface(next(self.call_seq), gi.interrupts)
-                self._interrupted()
-                return
-        except BaseException as exc:
-            self._wait_all()
-            if self.fatal is None:
-                if self.surfaced and isinstance(exc, GraphInterrupt):
-                    self._interrupted()
-                    return
-                self._failed(entry_id, exc)
-                raise
-        finally:
-            current_scope.reset(token)
+            return None, {}
+        return scope, kwargs
+
+    def _body_raised(self, scope: Scope, exc: BaseException) -> bool:
+        """After the body raised ``exc``: ``True`` when the run paused (an interrupt), ``False``
+        when a replay went another way (``self.fatal`` decides, in :meth:`_body_done`); any
+        other error is recorded and raised again."""
+        self._wait_all()
+        if self.fatal is not None:
+            return False
+        if isinstance(exc, GraphInterrupt):
+            if exc.task_id == scope.task_id:
+                self.write(scope.task_id, interrupt_writes(exc), scope.task_path)
+                self.surface(next(self.call_seq), exc.interrupts)
+            self._interrupted()
+            return True
+        self._failed(scope.task_id, exc)
+        raise exc
+
+    def _body_done(self, scope: Scope, result: Any) -> None:
         if self.fatal is not None:
             # a replay went another way than the recorded run: fail, whatever the body did
-            self._failed(entry_id, self.fatal)
+            self._failed(scope.task_id, self.fatal)
             raise self.fatal
         if self.surfaced:
             # a task interrupted but the body finished without its result: LangGraph still pauses
