@@ -250,3 +250,15 @@ def test_sync_methods_refuse_an_async_entrypoint(api):
     with pytest.raises(TypeError, match="No synchronous function provided"):
         wf.invoke(1)
     assert LANGGRAPH  # both libraries raise the same error
+
+
+def test_durability_without_a_checkpointer_warns():
+    def scenario(api):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _wf(api).invoke(1, durability="exit")
+        return [result, [(type(w.message).__name__, str(w.message)) for w in caught]]
+
+    assert same(run_both(scenario)) == [
+        1, [("UserWarning", "`durability` has no effect when no checkpointer is present.")]
+    ]

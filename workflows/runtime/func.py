@@ -11,6 +11,7 @@ import datetime
 import functools
 import inspect
 import threading
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -318,6 +319,10 @@ class Pregel:
                     "use `durability` instead."
                 )
             durability = "async" if checkpoint_during else "exit"
+        if durability is not None and self.checkpointer is None:
+            warnings.warn(  # LangGraph's warning
+                "`durability` has no effect when no checkpointer is present.", stacklevel=4
+            )
         for option, value in (("output_keys", output_keys), ("interrupt_before", interrupt_before),
                               ("interrupt_after", interrupt_after)):
             if value is not None:
