@@ -138,6 +138,7 @@ def pg_bytes(url: str, tables: list[str]) -> int:
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DEBUG"] = "0"  # DEBUG records every query: not what production pays
+    os.environ.setdefault("SECRET_KEY", "flowsite-bench-key-not-a-secret")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowsite.settings")
     import django
     from django.core.management import call_command

@@ -4,7 +4,19 @@ Environment variables:
 - ``DATABASE_URL``: database (default: the SQLite file ``var/db.sqlite3``); ``postgres://...`` uses psycopg 3.
 - ``REDIS_URL``: when set, Channels uses ``channels-redis`` and the ``live`` cache Redis; otherwise
   the in-memory layer and a database cache table (``manage.py createcachetable``).
-- ``SECRET_KEY``, ``DEBUG`` (``1``/``0``, default ``1``), ``ALLOWED_HOSTS`` (comma-separated).
+- ``DEBUG``: ``1`` turns it on; off unless set to ``1`` (``0`` or unset), anything else is an error.
+- ``SECRET_KEY``: required when ``DEBUG`` is off (``ImproperlyConfigured`` otherwise); with
+  ``DEBUG`` on a fixed development key is used when it is unset.
+- ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS`` (comma-separated; origins as ``https://host``).
+- Behind a TLS-terminating proxy (the README's "Production"): ``SECURE_PROXY_SSL_HEADER`` (the
+  request header the proxy sets, as Django names it: ``HTTP_X_FORWARDED_PROTO``, meaning
+  ``https`` when it says so), ``SECURE_SSL_REDIRECT``, ``SESSION_COOKIE_SECURE``,
+  ``CSRF_COOKIE_SECURE`` (``1``/``0``, default: on when ``DEBUG`` is off),
+  ``SECURE_HSTS_SECONDS`` (default 0: no HSTS), ``SECURE_HSTS_INCLUDE_SUBDOMAINS``,
+  ``SECURE_HSTS_PRELOAD`` (``1``/``0``, default 0).
+- Static files are served by WhiteNoise: with ``DEBUG`` off from ``STATIC_ROOT``, compressed and
+  with hashed names (``manage.py collectstatic`` first); with ``DEBUG`` on (the demo, the tests)
+  straight from the source directories.
 - ``FLOWSITE_EXECUTOR``: ``inprocess`` (default: runs execute in the server process) or
   ``external`` (runs wait in the database for ``manage.py run_executor`` workers);
   ``FLOWSITE_EXECUTOR_CONCURRENCY``: runs executed at once in process (default 8).
@@ -17,14 +29,48 @@ from pathlib import Path
 
 import dj_database_url
 import django
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    """``1`` is on, ``0`` (or empty) is off, unset is ``default``; anything else is an error."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    if value not in ("0", "1", ""):
+        raise ImproperlyConfigured(f"{name} must be 1 (on) or 0 (off), not {value!r}.")
+    return value == "1"
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("FLOWSITE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "flowsite-insecure-development-key-change-me")
-DEBUG = os.environ.get("DEBUG", "1") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+DEBUG = _env_flag("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: with DEBUG off Flowsite refuses to start with a default key. "
+            "Set SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or DEBUG=1 for development."
+        )
+    SECRET_KEY = "flowsite-insecure-development-key-change-me"
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (os.environ["SECURE_PROXY_SSL_HEADER"], "https")
+SECURE_SSL_REDIRECT = _env_flag("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = _env_flag("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = _env_flag("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_flag("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -47,6 +93,7 @@ if django.VERSION < (6, 0):  # template partials are built into Django 6
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -140,6 +187,21 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# WhiteNoise serves /static/ in every process (Daphne has no static file server). DEBUG is read
+# here, at import: the test runner turns settings.DEBUG off later, and the tests keep serving
+# from the source directories without collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGGING = {
     "version": 1,
