@@ -468,3 +468,26 @@ def test_get_state_of_the_child_namespace_and_history_of_the_root(saver_factory)
     assert dict(child.fields)["next"] == ("child",)
     assert [m["source"] for m in root_history] == ["loop", "input"]
     assert [s[0] for s in child_history] == [(), ("child",)]
+
+
+def test_child_with_checkpointer_false_stores_nothing(saver_factory):
+    def scenario(api, saver):
+        @api.task
+        def double(x: int) -> int:
+            return x * 2
+
+        @api.entrypoint(checkpointer=False)
+        def child(x: int) -> int:
+            return double(x).result()
+
+        @api.entrypoint(checkpointer=saver)
+        def parent(x: int) -> int:
+            return child.invoke(x) + 1
+
+        chunks = list(parent.stream(1, cfg("t"), subgraphs=True))
+        ns = "|".join(next(ns for ns, _chunk in chunks if ns))
+        stored = list(saver.list({"configurable": {"thread_id": "t", "checkpoint_ns": ns}}))
+        return [chunks, len(stored), parent.get_state(cfg("t"), subgraphs=True).values]
+
+    t = same(run_both(scenario, saver_factory))
+    assert t[1:] == [0, 3]
