@@ -20,6 +20,9 @@ Environment variables:
 - ``FLOWSITE_EXECUTOR``: ``inprocess`` (default: runs execute in the server process) or
   ``external`` (runs wait in the database for ``manage.py run_executor`` workers);
   ``FLOWSITE_EXECUTOR_CONCURRENCY``: runs executed at once in process (default 8).
+- ``FLOWSITE_MAX_INPUT_BYTES``, ``FLOWSITE_MAX_ANSWER_BYTES`` (default 262144 each: a workflow
+  input, an answer, as UTF-8 JSON), ``FLOWSITE_MAX_JSON_DEPTH`` (default 64 levels of nesting):
+  the bounds of ``workflows.validation``; beyond them a form error, nothing written.
 - ``FLOWSITE_CHAT_MODEL``: ``provider:model`` for the streaming essay example (default: a fake
   streaming chat model, offline).
 """
@@ -209,3 +212,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"workflows": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# Bounds of what people send (workflows.validation): workflow inputs and answers, as UTF-8 JSON.
+FLOWSITE_MAX_JSON_DEPTH = int(os.environ.get("FLOWSITE_MAX_JSON_DEPTH", "64"))
+FLOWSITE_MAX_INPUT_BYTES = int(os.environ.get("FLOWSITE_MAX_INPUT_BYTES", str(256 * 1024)))
+FLOWSITE_MAX_ANSWER_BYTES = int(os.environ.get("FLOWSITE_MAX_ANSWER_BYTES", str(256 * 1024)))

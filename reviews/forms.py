@@ -22,13 +22,12 @@ the page renders them after the fields (``button_fields`` names the fields they 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
 
-from workflows import registry
+from workflows import registry, validation
 
 from . import schema_fields
 from .agent_forms import AgentAnswerForm, arg_diff
@@ -122,16 +121,7 @@ class JsonAnswerForm(AnswerForm):
     )
 
     def clean_value(self) -> Any:
-        text = self.cleaned_data["value"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(
-                "This is not valid JSON: %(msg)s (line %(line)s, column %(col)s). "
-                'Text must be quoted, e.g. "yes".',
-                code="invalid_json",
-                params={"msg": exc.msg, "line": exc.lineno, "col": exc.colno},
-            ) from None
+        return validation.loads(self.cleaned_data["value"], max_bytes=validation.max_answer_bytes())
 
     def resume_value(self) -> Any:
         return self.cleaned_data["value"]

@@ -34,6 +34,8 @@ from typing import Any
 import jsonschema
 from django import forms
 
+from workflows import validation
+
 __all__ = [
     "ArrayNode",
     "ConstNode",
@@ -527,7 +529,7 @@ def _looks_short(value: Any) -> bool:
 
 def _json_field(common: dict) -> forms.JSONField:
     common = {**common, "label": f"{common['label']} (JSON)"}
-    return forms.JSONField(
+    return validation.JSONValueField(
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono", "spellcheck": "false"}), **common
     )
 

@@ -12,10 +12,11 @@ import uuid
 from typing import Any
 
 import jsonschema
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import executor, registry
+from . import executor, registry, validation
 from .checkpointer import DjangoSaver
 from .models import Interrupt, Run, Thread
 
@@ -46,9 +47,14 @@ class ThreadNotRetryable(ValueError):
     """Only a thread whose last run failed can be retried."""
 
 
-def _finite(value: Any, error: type[Exception]) -> None:
-    """JSON has no NaN or Infinity: refuse them before anything is written (the database's
-    JSON columns would refuse them later, with a less clear error)."""
+def _storable(value: Any, error: type[Exception], max_bytes: int) -> None:
+    """Refuse, before anything is written, what the database or the serde would refuse later
+    with a less clear error (or a ``RecursionError``): the bounds of ``workflows.validation``
+    (depth, NUL characters, lone surrogates, size), and NaN or Infinity (not JSON)."""
+    try:
+        validation.check_json_value(value, max_bytes=max_bytes)
+    except ValidationError as exc:
+        raise error(" ".join(exc.messages)) from None
     try:
         json.dumps(value, allow_nan=False, default=lambda _obj: None)
     except ValueError as exc:
@@ -64,10 +70,11 @@ def start_run(*, workflow: str, input: Any, user: Any = None, thread_id: str | N
 
     Returns the queued ``Run``. Raises ``registry.UnknownWorkflow`` for an unregistered name,
     ``TypeError`` (naming the type) when ``input`` is not serializable and ``ValueError`` for NaN
-    or Infinity in it; nothing is written then.
+    or Infinity in it, or when it is beyond ``workflows.validation``'s bounds (nested too deep,
+    NUL characters, lone surrogates, over ``FLOWSITE_MAX_INPUT_BYTES``); nothing is written then.
     """
     registry.get(workflow)
-    _finite(input, ValueError)
+    _storable(input, ValueError, validation.max_input_bytes())
     serde = _serde()
     payload = serde.dumps(input).decode()
     with transaction.atomic():
@@ -92,12 +99,13 @@ def resume_run(*, interrupt: Interrupt, value: Any, user: Any = None) -> Run:
     submissions exactly one succeeds. The run executes ``Command(resume={interrupt_id: value})``.
 
     Raises ``InterruptNotPending`` (already answered or cancelled), ``InvalidResumeValue`` (the
-    value fails the interrupt's JSON Schema, is ``None``, or is not serializable). Nothing is
+    value fails the interrupt's JSON Schema, is ``None``, is not serializable, or is beyond
+    ``workflows.validation``'s bounds: over ``FLOWSITE_MAX_ANSWER_BYTES``...). Nothing is
     written when it raises.
     """
     if value is None:
         raise InvalidResumeValue("None is not a valid resume value")
-    _finite(value, InvalidResumeValue)
+    _storable(value, InvalidResumeValue, validation.max_answer_bytes())
     serde = _serde()
     if interrupt.response_schema:
         try:

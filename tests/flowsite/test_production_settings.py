@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY = "p9R-2vXk_q7LmZ0wT3yB8nC4sF6hJ1dGaE5uVoKiWrQxNtYbMlPz"  # 52 characters, as check --deploy wants
+KEY = (
+    "p9R-2vXk_q7LmZ0wT3yB8nC4sF6hJ1dGaE5uVoKiWrQxNtYbMlPz"  # 52 characters, as check --deploy wants
+)
 
 # The README's "Production" environment (its host names), without DATABASE_URL / REDIS_URL:
 # check --deploy reads neither.
@@ -34,7 +36,10 @@ def run(args, env, tmp_path):
 
 
 def settings_value(name, env, tmp_path):
-    probe = f"import django; django.setup(); from django.conf import settings; print(repr(settings.{name}))"
+    probe = (
+        "import django; django.setup(); from django.conf import settings; "
+        f"print(repr(settings.{name}))"
+    )
     done = run(["-c", probe], {"DJANGO_SETTINGS_MODULE": "flowsite.settings", **env}, tmp_path)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1]
