@@ -244,11 +244,11 @@ def test_in_memory_cache_api(cache_factory):
         cache = cache_factory(api)
         a, b = ("ns", "a"), ("ns", "b")
         out = [cache.get([]), cache.get([(a, "k")])]
-        cache.set({(a, "k"): ({"v": [1, 2]}, None), (b, "k"): ("short", 1), (a, "j"): (3, None)})
+        cache.set({(a, "k"): ({"v": [1, 2]}, None), (b, "k"): ("short", 2), (a, "j"): (3, None)})
         out.append(cache.get([(a, "k"), (b, "k"), (a, "missing")]))
         cache.clear([a])
         out.append(cache.get([(a, "k"), (a, "j"), (b, "k")]))
-        time.sleep(1.1)
+        time.sleep(2.1)  # "short" expires
         out.append(cache.get([(b, "k")]))
         cache.set({(a, "k"): (1, None)})
         cache.clear()
