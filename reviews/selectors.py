@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from workflows import registry
 from workflows.models import Interrupt
 
 from .models import Claim, Decision, DecisionAction
@@ -48,6 +49,12 @@ def _with_text(queryset: QuerySet, **fields: str) -> QuerySet:
     )
 
 
+def visible_pending(user: Any) -> QuerySet[Interrupt]:
+    """Pending interrupts ``user`` may see: those of workflows whose ``view_permission`` the
+    user lacks are left out (the inbox, its counts, the nav's badge)."""
+    return Interrupt.objects.pending().exclude(thread__workflow__in=registry.hidden_from(user))
+
+
 def inbox_interrupts(
     *,
     user: Any,
@@ -61,10 +68,11 @@ def inbox_interrupts(
 
     ``workflow`` keeps one workflow's; ``claim="mine"`` those ``user`` holds an unexpired claim
     on, ``claim="unclaimed"`` those nobody does; ``q`` searches the payload and the thread's
-    input. Empty arguments do not filter.
+    input. Empty arguments do not filter. Interrupts of workflows whose ``view_permission``
+    ``user`` lacks are left out.
     """
     now = now or timezone.now()
-    interrupts = Interrupt.objects.pending().select_related("thread")
+    interrupts = visible_pending(user).select_related("thread")
     if workflow:
         interrupts = interrupts.filter(thread__workflow=workflow)
     active = Claim.objects.active(now).filter(interrupt=OuterRef("pk"))

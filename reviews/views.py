@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
+from workflows import registry
 from workflows import services as workflow_services
 from workflows.models import Interrupt
 from workflows.views import HtmxHttpRequest, workflow_title
@@ -145,15 +146,20 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
 
 def _tab_counts(user: Any) -> dict[str, int]:
     return {
-        "waiting_count": Interrupt.objects.pending().count(),
+        "waiting_count": selectors.visible_pending(user).count(),
         "answered_count": Decision.objects.filter(user=user).count(),
     }
 
 
-def _get_interrupt(pk: int) -> Interrupt:
-    return get_object_or_404(
+def _get_interrupt(pk: int, user: Any) -> Interrupt:
+    """The interrupt ``pk``; ``PermissionDenied`` (403) when ``user`` may not see its thread
+    (the workflow's ``view_permission``)."""
+    interrupt = get_object_or_404(
         Interrupt.objects.select_related("thread", "thread__created_by", "resolved_by"), pk=pk
     )
+    if not registry.can_view(user, interrupt.thread.workflow):
+        raise PermissionDenied("You are not allowed to see this workflow's threads.")
+    return interrupt
 
 
 def _claim_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
@@ -212,13 +218,13 @@ def _render_page(
 @require_GET
 @login_required
 def interrupt_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _render_page(request, _get_interrupt(pk))
+    return _render_page(request, _get_interrupt(pk, request.user))
 
 
 @require_POST
 @login_required
 def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    interrupt = _get_interrupt(pk)
+    interrupt = _get_interrupt(pk, request.user)
     if not can_answer(request.user, interrupt.thread.workflow):
         return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
     if interrupt.status != Interrupt.Status.PENDING:
@@ -241,7 +247,7 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.ClaimedByOther as exc:
         return _render_page(request, interrupt, error=f"{exc}. {NOT_SENT}", status=409)
     except workflow_services.InterruptNotPending:
-        interrupt = _get_interrupt(pk)
+        interrupt = _get_interrupt(pk, request.user)
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
     except (workflow_services.InvalidResumeValue, InvalidDecision) as exc:
         return _render_page(request, interrupt, form, error=str(exc), status=400)
@@ -272,7 +278,7 @@ def _claim_changed(request: HtmxHttpRequest, interrupt: Interrupt, message: str)
 @require_POST
 @login_required
 def interrupt_claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    interrupt = _get_interrupt(pk)
+    interrupt = _get_interrupt(pk, request.user)
     try:
         claim = services.claim_interrupt(interrupt=interrupt, user=request.user)
     except services.NotAllowed:
@@ -281,7 +287,7 @@ def interrupt_claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.ClaimedByOther as exc:
         return _render_page(request, interrupt, error=f"{exc}.", status=409)
     except workflow_services.InterruptNotPending:
-        interrupt = _get_interrupt(pk)
+        interrupt = _get_interrupt(pk, request.user)
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
     until = timezone.localtime(claim.expires_at)
     return _claim_changed(request, interrupt, f"You are reviewing this until {until:%H:%M}.")
@@ -290,7 +296,7 @@ def interrupt_claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def interrupt_release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    interrupt = _get_interrupt(pk)
+    interrupt = _get_interrupt(pk, request.user)
     try:
         services.release_claim(interrupt=interrupt, user=request.user)
     except services.ClaimNotHeld:

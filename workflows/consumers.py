@@ -101,7 +101,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         self.thread_pk = int(self.scope["url_route"]["kwargs"]["pk"])
-        found = await self.load_thread()
+        found = await self.load_thread(user)
         if found is None:
             await self.close()
             return
@@ -172,9 +172,11 @@ class ThreadConsumer(AsyncWebsocketConsumer):
 
     # -- database --------------------------------------------------------------------------------
     @database_sync_to_async
-    def load_thread(self) -> tuple[str, str | None] | None:
+    def load_thread(self, user: Any) -> tuple[str, str | None] | None:
+        """The thread's group and entrypoint name; ``None`` when there is no such thread or
+        ``user`` may not see it (its workflow's ``view_permission``): the socket is refused."""
         thread = Thread.objects.filter(pk=self.thread_pk).first()
-        if thread is None:
+        if thread is None or not registry.can_view(user, thread.workflow):
             return None
         try:
             entrypoint_name = getattr(registry.get(thread.workflow).entrypoint, "name", None)

@@ -12,9 +12,11 @@ the admin discovers ``admin.py``::
         build_input=lambda data: data["topic"],  # cleaned_data -> the entrypoint's input
         resume_form=ApproveRejectForm,           # how reviewers answer its interrupts
         # Optional Django permissions: to answer its interrupts (besides the site-wide
-        # reviews.answer_interrupt) and to start it. Superusers hold every permission.
+        # reviews.answer_interrupt), to start it, and to see its threads at all. Superusers
+        # hold every permission.
         review_permission="essays.review_essay",
         start_permission="essays.start_essay",
+        view_permission="essays.view_essay",
     )
 
 The workflow may also be a compiled LangGraph graph (``StateGraph(...).compile()``,
@@ -50,10 +52,11 @@ class RegisteredWorkflow:
     ``resume_form`` is the form class reviewers answer its interrupts with (``None``: a form
     built from the interrupt's ``response_schema``, else a JSON answer; see ``reviews.forms``).
 
-    ``review_permission`` and ``start_permission`` are Django permission names
-    (``"app_label.codename"``) a user must hold to answer this workflow's interrupts (on top of
-    ``reviews.answer_interrupt``) and to start it; ``None`` adds no requirement. Superusers hold
-    every permission.
+    ``review_permission``, ``start_permission`` and ``view_permission`` are Django permission
+    names (``"app_label.codename"``) a user must hold to answer this workflow's interrupts (on
+    top of ``reviews.answer_interrupt``), to start it, and to see its threads at all (thread,
+    interrupt and history pages, the thread's WebSocket, inbox items); ``None`` adds no
+    requirement. Superusers hold every permission.
     """
 
     name: str
@@ -65,6 +68,7 @@ class RegisteredWorkflow:
     resume_form: type | None = None
     review_permission: str | None = None
     start_permission: str | None = None
+    view_permission: str | None = None
 
     @property
     def is_langgraph(self) -> bool:
@@ -82,6 +86,12 @@ class RegisteredWorkflow:
             return False
         return self.start_permission is None or user.has_perm(self.start_permission)
 
+    def can_view(self, user: Any) -> bool:
+        """Whether ``user`` may see this workflow's threads (``view_permission``, if any)."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return self.view_permission is None or user.has_perm(self.view_permission)
+
 
 _registry: dict[str, RegisteredWorkflow] = {}
 _PERMISSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z0-9_]+$")
@@ -98,6 +108,7 @@ def register(
     resume_form: type | None = None,
     review_permission: str | None = None,
     start_permission: str | None = None,
+    view_permission: str | None = None,
 ) -> RegisteredWorkflow:
     """Register ``entrypoint`` (a Flowsite ``@entrypoint`` or a compiled LangGraph graph) under
     ``name`` (a slug). Re-registering a name replaces it.
@@ -115,7 +126,8 @@ def register(
     if slugify(name) != name:
         raise ValueError(f"Workflow names must be slugs, got {name!r}")
     for argument, value in (("review_permission", review_permission),
-                            ("start_permission", start_permission)):
+                            ("start_permission", start_permission),
+                            ("view_permission", view_permission)):
         if value is not None and not (isinstance(value, str) and _PERMISSION.match(value)):
             raise ValueError(
                 f'{argument} must be a permission name like "app_label.codename", got {value!r}'
@@ -130,6 +142,7 @@ def register(
         resume_form=resume_form,
         review_permission=review_permission,
         start_permission=start_permission,
+        view_permission=view_permission,
     )
     _registry[name] = item
     return item
@@ -145,6 +158,21 @@ def get(name: str) -> RegisteredWorkflow:
 
 def all_workflows() -> list[RegisteredWorkflow]:
     return sorted(_registry.values(), key=lambda w: w.title)
+
+
+def can_view(user: Any, name: str) -> bool:
+    """Whether ``user`` may see the threads of the workflow named ``name``: its
+    ``view_permission``; a name no longer registered asks for none (logged in is enough)."""
+    try:
+        return _registry[name].can_view(user)
+    except KeyError:
+        return bool(getattr(user, "is_authenticated", False))
+
+
+def hidden_from(user: Any) -> list[str]:
+    """Names of the registered workflows whose threads ``user`` may not see (for querysets:
+    ``.exclude(workflow__in=hidden_from(user))``)."""
+    return [w.name for w in _registry.values() if not w.can_view(user)]
 
 
 def autodiscover() -> None:

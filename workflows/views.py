@@ -49,6 +49,15 @@ def thread_page_context(thread: Thread) -> dict[str, Any]:
     }
 
 
+def viewable_thread(user: Any, pk: int, queryset: Any = None) -> Thread:
+    """The thread ``pk`` if ``user`` may see it (its workflow's ``view_permission``); raises
+    ``Http404`` when there is none, ``PermissionDenied`` (the 403 page) when it is hidden."""
+    thread = get_object_or_404(queryset if queryset is not None else Thread.objects, pk=pk)
+    if not registry.can_view(user, thread.workflow):
+        raise PermissionDenied("You are not allowed to see this workflow's threads.")
+    return thread
+
+
 def _list_context(user: Any, bound: tuple[str, Any] | None = None) -> dict[str, Any]:
     entries = []
     for workflow in registry.all_workflows():
@@ -62,6 +71,7 @@ def _list_context(user: Any, bound: tuple[str, Any] | None = None) -> dict[str, 
     threads = (
         Thread.objects.select_related("created_by")
         .annotate(pending_count=Count("interrupts", filter=Q(interrupts__status="pending")))
+        .exclude(workflow__in=registry.hidden_from(user))
         .order_by("-created_at")[:RECENT_THREADS]
     )
     titles = {entry["workflow"].name: entry["workflow"].title for entry in entries}
@@ -109,14 +119,14 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
 @require_GET
 @login_required
 def thread_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    thread = get_object_or_404(Thread.objects.select_related("created_by"), pk=pk)
+    thread = viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
     return render(request, "workflows/thread.html", thread_page_context(thread))
 
 
 @require_POST
 @login_required
 def thread_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    thread = get_object_or_404(Thread, pk=pk)
+    thread = viewable_thread(request.user, pk)
     try:
         allowed = registry.get(thread.workflow).can_start(request.user)
     except registry.UnknownWorkflow:
@@ -284,7 +294,7 @@ def thread_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Staff only: the thread's checkpoints, newest first, with their pending writes."""
     if not request.user.is_staff:
         raise PermissionDenied("The checkpoint history is for staff.")
-    thread = get_object_or_404(Thread.objects.select_related("created_by"), pk=pk)
+    thread = viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
     context = {
         "thread": thread,
         "workflow_title": workflow_title(thread.workflow),

@@ -5,10 +5,13 @@ from workflows.models import Interrupt
 register = template.Library()
 
 
-@register.simple_tag
-def pending_review_count() -> int:
-    """How many interrupts wait for a reviewer (the nav's badge)."""
-    return Interrupt.objects.pending().count()
+@register.simple_tag(takes_context=True)
+def pending_review_count(context: template.Context) -> int:
+    """How many interrupts the page's user may see wait for a reviewer (the nav's badge)."""
+    from reviews.selectors import visible_pending
+
+    request = context.get("request")
+    return visible_pending(getattr(request, "user", None)).count()
 
 
 @register.filter

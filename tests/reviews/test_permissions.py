@@ -175,7 +175,7 @@ def test_other_workflows_stay_answerable(reviewer_client, interrupt_factory, gua
 
 
 # -- registry -------------------------------------------------------------------------------
-@pytest.mark.parametrize("argument", ["review_permission", "start_permission"])
+@pytest.mark.parametrize("argument", ["review_permission", "start_permission", "view_permission"])
 @pytest.mark.parametrize("value", ["answer_interrupt", "reviews.", "a.b.c", "reviews answer", 3])
 def test_register_refuses_a_malformed_permission(register_workflow, argument, value):
     before = dict(registry._registry)
@@ -189,3 +189,4 @@ def test_register_refuses_a_malformed_permission(register_workflow, argument, va
 def test_registered_permissions_default_to_none():
     essay = registry.get("essay-review")
     assert essay.review_permission is None and essay.start_permission is None
+    assert essay.view_permission is None
