@@ -1,4 +1,4 @@
-"""The answer form of an agent request (see :mod:`reviews.agent_requests`): one
+"""The answer form of an agent request (see :mod:`workflows.agent_requests`): one
 :class:`ActionForm` per proposed tool call, gathered in a formset that one submit sends.
 
 Each action form has a ``decision`` (radio buttons for exactly the decisions the action
@@ -17,8 +17,15 @@ from typing import Any
 from django import forms
 from django.forms.formsets import BaseFormSet, ManagementForm, formset_factory
 
+from workflows.agent_requests import (
+    ActionDecision,
+    AgentRequest,
+    InvalidDecision,
+    arg_diff,
+    classify,
+)
+
 from . import schema_fields
-from .agent_requests import ActionDecision, AgentRequest, InvalidDecision, classify
 
 __all__ = ["AgentAnswerForm", "ActionForm", "arg_diff", "inferred_schema"]
 
@@ -51,22 +58,6 @@ def inferred_schema(args: dict[str, Any]) -> dict:
         "properties": {name: of(value) for name, value in args.items()},
         "required": list(args),
     }
-
-
-def arg_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Field-level diff of two argument dicts: ``{name: {"old": ..., "new": ...}}`` for every
-    argument that changed (an added one has no ``"old"``, a removed one no ``"new"``)."""
-    diff: dict[str, dict[str, Any]] = {}
-    for name in [*old, *(k for k in new if k not in old)]:
-        if name in old and name in new and old[name] == new[name]:
-            continue
-        change = {}
-        if name in old:
-            change["old"] = old[name]
-        if name in new:
-            change["new"] = new[name]
-        diff[name] = change
-    return diff
 
 
 class ActionForm(forms.Form):

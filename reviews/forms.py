@@ -9,7 +9,7 @@ request), for the audit log. Which form an interrupt gets is decided by
 
 1. the registered workflow's ``resume_form``, when it names one;
 2. for an agent request (LangChain's ``HumanInTheLoopMiddleware``, batched or ``per_call``, or
-   an Agent Inbox ``HumanInterrupt``; see :mod:`reviews.agent_requests`), the agent answer
+   an Agent Inbox ``HumanInterrupt``; see :mod:`workflows.agent_requests`), the agent answer
    formset of :mod:`reviews.agent_forms`: one decision per proposed tool call;
 3. a form built from the interrupt's ``response_schema`` (a JSON Schema dict, e.g. from a
    pydantic model; see :mod:`reviews.schema_fields`): a boolean becomes Approve/Reject
@@ -28,10 +28,10 @@ from urllib.parse import urlencode
 from django import forms
 
 from workflows import registry, validation
+from workflows.agent_requests import classify
 
 from . import schema_fields
 from .agent_forms import AgentAnswerForm, arg_diff
-from .agent_requests import classify
 
 __all__ = [
     "AnswerForm",

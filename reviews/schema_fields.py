@@ -35,6 +35,7 @@ import jsonschema
 from django import forms
 
 from workflows import validation
+from workflows.agent_requests import resolve
 
 __all__ = [
     "ArrayNode",
@@ -134,24 +135,6 @@ class UnionNode(Node):
 
 
 # -- schema helpers ------------------------------------------------------------------------------
-def resolve(schema: Any, root: dict) -> dict:
-    """Follow local ``$ref``s (``#/$defs/Name``), as pydantic writes them; siblings of the
-    ``$ref`` override the target's keys. An unresolvable reference gives ``{}`` (any value)."""
-    for _ in range(_MAX_DEPTH):
-        if not isinstance(schema, dict) or "$ref" not in schema:
-            break
-        ref = schema["$ref"]
-        target: Any = root
-        if isinstance(ref, str) and ref.startswith("#"):
-            for part in ref[1:].split("/")[1:]:
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part, {}) if isinstance(target, dict) else {}
-        else:
-            target = {}
-        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-    return schema if isinstance(schema, dict) else {}
-
-
 def unwrap(schema: Any, root: dict) -> tuple[dict, bool]:
     """``(schema, nullable)``: refs resolved, ``null`` taken out of ``anyOf``/``oneOf`` and of
     type lists; a union left with one branch is that branch."""

@@ -19,11 +19,11 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retar
 
 from workflows import registry
 from workflows import services as workflow_services
+from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
 from workflows.views import HtmxHttpRequest, workflow_title
 
 from . import selectors, services
-from .agent_requests import InvalidDecision, classify
 from .forms import (
     AuditFilterForm,
     InboxFilterForm,

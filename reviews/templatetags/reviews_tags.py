@@ -27,37 +27,12 @@ def markdown(text: str) -> str:
 
 
 @register.filter
-def as_text(value: object) -> str:
-    """A value as one line of text: strings as they are, anything else as compact JSON."""
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-
-
-@register.simple_tag
-def agent_request_of(interrupt: Interrupt) -> object:
-    """The agent request in ``interrupt`` (``reviews.agent_requests.classify``), or None."""
-    from reviews.agent_requests import classify
-
-    return classify(interrupt.value, interrupt.response_schema)
-
-
-@register.filter
 def question_summary(interrupt: Interrupt, length: int = 140) -> str:
     """One line saying what ``interrupt`` asks: the tool calls of an agent request, else a
     summary of its value."""
-    from workflows.templatetags.workflow_display import summary
+    from workflows.templatetags.workflow_display import agent_request_of, summary, tool_calls
 
     request = agent_request_of(interrupt)
     if request is None:
         return summary(interrupt.value, length)
-    names = ", ".join(action.name for action in request.actions)
-    calls = "tool call" if len(request.actions) == 1 else f"{len(request.actions)} tool calls"
-    return summary(f"Review {calls}: {names}", length)
-
-
-@register.filter
-def entries(mapping: dict) -> list:
-    """``mapping``'s ``(key, value)`` pairs: ``mapping.items`` in a template would look up a
-    key named "items" first (an argument may well be called that)."""
-    return list(mapping.items()) if isinstance(mapping, dict) else []
+    return summary(f"Review {tool_calls(request)}", length)

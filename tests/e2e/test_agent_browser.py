@@ -37,6 +37,9 @@ class EmailAssistantInBrowserTests(BrowserTestCase):
         page.wait_for_url(THREAD_URL)
         expect(page.get_by_text("Started Email assistant.")).to_be_visible()
         expect(page.get_by_text("Paused until a reviewer answers.")).to_be_visible(timeout=LIVE)
+        expect(page.locator("#thread-pending").get_by_text(
+            "The agent wants to run 2 tool calls: send_email, delete_file"
+        )).to_be_visible()
         return int(THREAD_URL.search(page.url).group(1))
 
     def open_request(self, page: Page) -> tuple[Locator, Locator]:
@@ -98,6 +101,11 @@ class EmailAssistantInBrowserTests(BrowserTestCase):
         timeline = page.locator("#timeline")
         expect(timeline.get_by_text("Answered by rita")).to_be_visible()
         expect(timeline.get_by_text("tools", exact=True).first).to_be_visible()
+        # the answer, pushed live, reads as decisions: an edit's changes old -> new
+        expect(timeline.get_by_text("Edited", exact=True)).to_be_visible()
+        expect(timeline.get_by_text("Approved", exact=True)).to_be_visible()
+        expect(timeline.locator("del", has_text="dana@example.com")).to_be_visible()
+        expect(timeline.locator("ins", has_text="erin@example.com")).to_be_visible()
 
         tools = self.tool_results(self.final_messages(thread_pk))
         assert tools["send_email"].content.endswith(

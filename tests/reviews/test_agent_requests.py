@@ -5,7 +5,6 @@ expects (the test workflow returns what it got back)."""
 import pytest
 from django.urls import reverse
 
-from reviews.agent_requests import ActionDecision, InvalidDecision, classify
 from reviews.models import Decision
 from tests.reviews.agent_payloads import (
     BATCHED,
@@ -19,6 +18,7 @@ from tests.reviews.agent_payloads import (
     fresh,
 )
 from workflows import executor, services
+from workflows.agent_requests import ActionDecision, InvalidDecision, classify
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,10 @@ The reviewer's answer must reach the graph: the executor resumes LangGraph graph
 ``langgraph.types.Command`` (any other object is new input to LangGraph, and the answer is lost).
 """
 
+import re
+
 import pytest
+from django.urls import reverse
 
 pytest.importorskip("langchain.agents")
 
@@ -129,6 +132,53 @@ def test_thread_page_and_history_show_an_agents_thread_readably(reviewer_client,
     history = client.get(f"/threads/{thread.pk}/history/").content.decode()
     assert "Scheduled tasks" in history and "messages › [3].content" in history  # state diffs
     assert "AIMessage(" not in history and "branch:to" not in history
+
+
+def event_html(page, event_id):
+    """The ``<li>`` of the timeline event ``event_id`` in the thread page ``page``."""
+    start = page.index(f'<li id="event-{event_id}"')
+    end = page.find('<li id="event-', start + 1)
+    return page[start:end if end != -1 else page.index('id="live-blocks"', start)]
+
+
+def test_thread_page_shows_an_agent_request_and_the_decisions_taken(reviewer_client):
+    request = "Email the report to bob@corp.io and delete /srv/old.log"
+    thread = run_to_pause("email-assistant", {"messages": [{"role": "user", "content": request}]})
+    intr = Interrupt.objects.pending().get(thread=thread)
+    client = reviewer_client()
+
+    page = client.get(f"/threads/{thread.pk}/").content.decode()
+    pending = page[page.index('id="thread-pending"'):page.index('id="thread-outcome"')]
+    assert "The agent wants to run 2 tool calls: send_email, delete_file" in pending
+    assert f'href="{reverse("reviews:interrupt", args=[intr.pk])}">Review</a>' in pending
+    asked = event_html(page, f"interrupt-{intr.interrupt_id}")
+    calls = asked.split('<li class="agent-call">')[1:]
+    assert len(calls) == 2
+    assert ">send_email</code>" in calls[0] and ">delete_file</code>" in calls[1]
+    allowed = [re.findall(r'class="allowed allowed-(\w+)"', call) for call in calls]
+    assert allowed == [["approve", "edit", "reject", "respond"], ["approve", "reject"]]
+    assert "<dt>to</dt><dd" in calls[0] and ">bob@corp.io</dd>" in calls[0]
+    assert "<dt>path</dt><dd" in calls[1] and ">/srv/old.log</dd>" in calls[1]
+    for raw in ("action_requests", "Action requests", "review_configs", "Review configs",
+                "Allowed decisions", "Tool execution requires approval"):
+        assert raw not in page
+
+    edited = {"to": "carol@corp.io", "subject": "Report", "body": "Attached."}
+    answer(thread, {"decisions": [
+        {"type": "edit", "edited_action": {"name": "send_email", "args": edited}},
+        {"type": "reject", "message": "Keep the log until Friday."},
+    ]})
+    page = client.get(f"/threads/{thread.pk}/").content.decode()
+    assert "The agent wants to run" not in page  # answered: no pending card
+    answered = event_html(page, f"resume-{intr.interrupt_id}")
+    send, delete = answered.split('<li class="agent-call">')[1:]
+    assert '<span class="decision decision-edit">Edited</span>' in send
+    assert "<del>bob@corp.io</del>" in send and "<ins>carol@corp.io</ins>" in send
+    assert "<ins>Report</ins>" in send and "<del>Quarterly report</del>" in send
+    assert '<span class="decision decision-reject">Rejected</span>' in delete
+    assert "“Keep the log until Friday.”" in delete
+    for raw in ("edited_action", "Edited action", "<dt>Decisions</dt>", "<dt>Type</dt>"):
+        assert raw not in answered
 
 
 def test_admin_shows_a_langgraph_checkpoint_and_write_readably(reviewer_client, user_factory):

@@ -89,6 +89,33 @@ def test_thread_page(reviewer_client, interrupt_factory, thread_factory):
     assert reverse("reviews:interrupt", args=[pending.pk]) in html  # the Review link
 
 
+@pytest.mark.django_db(transaction=True)
+def test_thread_page_shows_a_plain_interrupt_and_its_answer_as_values(reviewer_client):
+    """The essay's interrupt is no agent request: its value and its answer are shown as they
+    are (a definition list, Yes/No), not as tool calls."""
+    from workflows import executor
+
+    run = services.start_run(workflow="essay-review", input="tidal pools")
+    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+    thread = Thread.objects.get(pk=run.thread_id)
+    intr = Interrupt.objects.pending().get(thread=thread)
+    url = reverse("workflows:thread", args=[thread.pk])
+
+    page = reviewer_client().get(url).content.decode()
+    pending = page[page.index('id="thread-pending"'):page.index('id="thread-outcome"')]
+    assert "<span>An essay about topic: tidal pools</span>" in pending
+    assert "The agent wants" not in page and "agent-call" not in page
+    event = page[page.index(f'<li id="event-interrupt-{intr.interrupt_id}"'):]
+    assert "<dt>Essay</dt>" in event and "<dt>Action</dt>" in event
+    assert "Please approve/reject the essay" in event
+
+    services.resume_run(interrupt=intr, value=True)
+    page = reviewer_client().get(url).content.decode()
+    answer = page[page.index(f'<li id="event-resume-{intr.interrupt_id}"'):]
+    assert '<span class="value value-bool yes">Yes</span>' in answer.split("</li>", 1)[0]
+    assert "agent-call" not in page
+
+
 def test_thread_page_shows_progress_while_running(reviewer_client, thread_factory):
     thread = thread_factory(status=Thread.Status.RUNNING)
     html = reviewer_client().get(reverse("workflows:thread", args=[thread.pk])).content.decode()

@@ -12,6 +12,8 @@ from typing import Any
 
 from django import template
 
+from workflows.agent_requests import AgentRequest, arg_diff, classify, decisions_of
+
 register = template.Library()
 
 MAX_DEPTH = 3
@@ -110,3 +112,70 @@ def thread_label(thread: Any) -> str:
     if thread.input not in (None, "", {}, []):
         return summary(thread.input, 60)
     return f"Thread #{thread.pk}"
+
+
+# -- agent requests (workflows.agent_requests) -----------------------------------------------------
+DECISION_LABELS = {
+    "approve": "Approved",
+    "edit": "Edited",
+    "reject": "Rejected",
+    "respond": "Responded",
+    "ignore": "Ignored",
+}
+
+
+@register.simple_tag
+def agent_request_of(interrupt: Any) -> AgentRequest | None:
+    """The agent request in ``interrupt`` (an ``Interrupt`` row), as
+    :func:`workflows.agent_requests.classify` recognises it, or ``None`` (also for no row)."""
+    if interrupt is None or interrupt == "":
+        return None
+    return classify(interrupt.value, interrupt.response_schema)
+
+
+def tool_calls(request: AgentRequest) -> str:
+    """``"2 tool calls: send_email, delete_file"`` or ``"a tool call: send_email"``."""
+    names = ", ".join(action.name for action in request.actions)
+    count = len(request.actions)
+    return f"{count} tool calls: {names}" if count > 1 else f"a tool call: {names}"
+
+
+@register.filter
+def agent_summary(request: AgentRequest) -> str:
+    """The pending card's line: ``"The agent wants to run 2 tool calls: send_email, ..."``."""
+    return f"The agent wants to run {tool_calls(request)}"
+
+
+@register.simple_tag
+def agent_answer_of(interrupt: Any) -> list[dict[str, Any]] | None:
+    """The decisions an answered agent request's ``resume_value`` holds, one per proposed call:
+    ``[{"action": Action, "kind": "approve" | ..., "label": "Approved", "message": str,
+    "diff": {arg: {"old", "new"}} | None}]``; ``None`` when ``interrupt`` is no agent request
+    or its answer is not of the request's shape (the page then shows the raw value)."""
+    request = agent_request_of(interrupt)
+    decisions = decisions_of(request, interrupt.resume_value) if request else None
+    if decisions is None:
+        return None
+    return [
+        {
+            "action": action,
+            "kind": decision.kind,
+            "label": DECISION_LABELS[decision.kind],
+            "message": decision.message,
+            "diff": arg_diff(action.args, decision.args or {}) if decision.kind == "edit" else None,
+        }
+        for action, decision in zip(request.actions, decisions, strict=True)
+    ]
+
+
+@register.filter
+def as_text(value: object) -> str:
+    """A value as one line of text: strings as they are, anything else as compact JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+@register.filter
+def entries(mapping: dict) -> list:
+    """``mapping``'s ``(key, value)`` pairs: ``mapping.items`` in a template would look up a
+    key named "items" first (an argument may well be called that)."""
+    return list(mapping.items()) if isinstance(mapping, dict) else []

@@ -1,5 +1,8 @@
-"""Agent requests: what LangChain and LangGraph agents put in an interrupt, recognised, and the
-exact resume value each one expects.
+"""Agent requests: what LangChain and LangGraph agents put in an interrupt, recognised, the
+exact resume value each one expects, and (:func:`decisions_of`) the decisions read back from it.
+
+Pure functions of JSON data (no Django, no langchain), so both the thread page (``workflows``)
+and the review page (``reviews``, which imports them from here) read agent requests the same way.
 
 :func:`classify` turns an interrupt's value and response schema into an :class:`AgentRequest`
 (or ``None`` for anything else). Three shapes are recognised, as langchain 1.5.2 and langgraph
@@ -31,15 +34,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .schema_fields import resolve
-
 __all__ = [
     "DECISIONS",
     "Action",
     "AgentRequest",
     "ActionDecision",
     "InvalidDecision",
+    "arg_diff",
     "classify",
+    "decisions_of",
+    "resolve",
 ]
 
 Shape = Literal["batched", "per_call", "agent_inbox"]
@@ -51,6 +55,7 @@ _INBOX_FLAGS = {
     "allow_respond": "respond",
     "allow_ignore": "ignore",
 }
+_MAX_REF_DEPTH = 12
 _INBOX_TYPES = {"approve": "accept", "edit": "edit", "respond": "response", "ignore": "ignore"}
 
 
@@ -152,6 +157,76 @@ def _inbox_response(action: Action, decision: ActionDecision) -> dict[str, Any]:
     if decision.kind == "respond":
         return {"type": kind, "args": decision.message}
     return {"type": kind, "args": None}
+
+
+def decisions_of(request: AgentRequest, resume: Any) -> list[ActionDecision] | None:
+    """The reviewer's decisions read back from ``resume``, the value ``request`` was resumed
+    with (the inverse of :meth:`AgentRequest.resume_value`): one :class:`ActionDecision` per
+    action, in order, or ``None`` when ``resume`` is not an answer of the request's shape.
+    Never raises."""
+    if request.shape == "agent_inbox":
+        answers = resume if isinstance(resume, list) and len(resume) == 1 else None
+    elif request.shape == "per_call":
+        answers = [resume]
+    else:
+        answers = resume.get("decisions") if isinstance(resume, dict) else None
+    if not isinstance(answers, list) or len(answers) != len(request.actions):
+        return None
+    try:
+        decisions = [_decision(answer, request.shape) for answer in answers]
+    except (KeyError, TypeError):  # an edit without (object) arguments
+        return None
+    return None if None in decisions else decisions  # type: ignore[return-value]
+
+
+def _decision(answer: Any, shape: str) -> ActionDecision | None:
+    if not isinstance(answer, dict) or not isinstance(answer.get("type"), str):
+        return None
+    kind, args = answer["type"], answer.get("args")
+    if shape == "agent_inbox":
+        kind = {"accept": "approve", "response": "respond"}.get(kind, kind)
+        if kind == "edit":
+            return ActionDecision("edit", args=_args(args["args"]))
+        return ActionDecision(kind, message=_text(args)) if kind in DECISIONS else None
+    if kind == "edit":
+        return ActionDecision("edit", args=_args(answer["edited_action"]["args"]))
+    if kind in _MIDDLEWARE_DECISIONS:
+        return ActionDecision(kind, message=_text(answer.get("message")))
+    return None
+
+
+def arg_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field-level diff of two argument dicts: ``{name: {"old": ..., "new": ...}}`` for every
+    argument that changed (an added one has no ``"old"``, a removed one no ``"new"``)."""
+    diff: dict[str, dict[str, Any]] = {}
+    for name in [*old, *(k for k in new if k not in old)]:
+        if name in old and name in new and old[name] == new[name]:
+            continue
+        change = {}
+        if name in old:
+            change["old"] = old[name]
+        if name in new:
+            change["new"] = new[name]
+        diff[name] = change
+    return diff
+
+
+def resolve(schema: Any, root: dict) -> dict:
+    """Follow local ``$ref``s (``#/$defs/Name``), as pydantic writes them; siblings of the
+    ``$ref`` override the target's keys. An unresolvable reference gives ``{}`` (any value)."""
+    for _ in range(_MAX_REF_DEPTH):
+        if not isinstance(schema, dict) or "$ref" not in schema:
+            break
+        ref = schema["$ref"]
+        target: Any = root
+        if isinstance(ref, str) and ref.startswith("#"):
+            for part in ref[1:].split("/")[1:]:
+                part = part.replace("~1", "/").replace("~0", "~")
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+        else:
+            target = {}
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema if isinstance(schema, dict) else {}
 
 
 # -- recognising the shapes ----------------------------------------------------------------------
