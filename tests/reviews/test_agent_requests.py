@@ -18,7 +18,7 @@ from tests.reviews.agent_payloads import (
     fresh,
 )
 from workflows import executor, services
-from workflows.agent_requests import ActionDecision, InvalidDecision, classify
+from workflows.agent_requests import ActionDecision, InvalidDecision, classify, decisions_of
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -84,6 +84,38 @@ def test_resume_values_refuse_decisions_the_action_does_not_allow():
         request.resume_value([ActionDecision("approve")])
     with pytest.raises(InvalidDecision, match=r"send_email \(action 1\): Respond needs a message"):
         request.resume_value([ActionDecision("respond"), ActionDecision("approve")])
+
+
+EDITED = {"to": "carol@corp.io", "subject": "Report", "body": "Attached."}
+
+
+@pytest.mark.parametrize("payload, schema", [
+    (BATCHED, None), (PER_CALL, PER_CALL_SCHEMA), (PER_CALL_DELETE, PER_CALL_DELETE_SCHEMA),
+    (INBOX, None),
+])
+def test_decisions_are_read_back_from_the_resume_value_of_every_shape(payload, schema):
+    """decisions_of is resume_value's inverse: every allowed decision of each action, sent
+    and read back, is the same decision (the thread page shows answers from it)."""
+    request = classify(fresh(payload), fresh(schema) if schema else None)
+    examples = {
+        "approve": ActionDecision("approve"),
+        "edit": ActionDecision("edit", args=EDITED),
+        "reject": ActionDecision("reject", message="Keep it."),
+        "respond": ActionDecision("respond", message="Done already."),
+        "ignore": ActionDecision("ignore"),
+    }
+    for kind in request.actions[0].allowed:
+        decisions = [examples[kind]] + [examples[a.allowed[0]] for a in request.actions[1:]]
+        assert decisions_of(request, request.resume_value(decisions)) == decisions
+
+
+@pytest.mark.parametrize("resume", [
+    None, True, "yes", {"decisions": [{"type": "approve"}]}, {"decisions": "approve"},
+    {"decisions": [{"type": "approve"}, {"type": "launch"}]},
+    {"decisions": [{"type": "edit", "edited_action": {"args": "x"}}, {"type": "approve"}]},
+])
+def test_answers_not_of_the_requests_shape_are_not_read_as_decisions(resume):
+    assert decisions_of(classify(fresh(BATCHED)), resume) is None
 
 
 def test_published_per_call_schemas_are_langchains():
