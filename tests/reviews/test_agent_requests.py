@@ -543,3 +543,36 @@ def test_arguments_named_like_dict_methods_are_shown_and_diffed(reviewer_client)
     assert answer(client, interrupt, data).status_code == 302
     html = client.get(reverse("reviews:interrupt", args=[interrupt.pk])).content.decode()
     assert '<span class="diff-where">items</span>' in html
+
+
+@pytest.mark.parametrize("payload, schema, resume, label, message", [
+    (PER_CALL, PER_CALL_SCHEMA, {"type": "respond", "message": "Sent it myself."},
+     "Responded", "“Sent it myself.”"),
+    (INBOX, None, [{"type": "ignore", "args": None}], "Ignored", None),
+])
+def test_thread_page_shows_a_single_call_request_and_its_decision(
+    reviewer_client, payload, schema, resume, label, message
+):
+    """per_call and Agent Inbox requests read on the thread page as their one tool call."""
+    interrupt = paused(fresh(payload), fresh(schema) if schema else None)
+    client = reviewer_client()
+    url = reverse("workflows:thread", args=[interrupt.thread_id])
+    page = client.get(url).content.decode()
+    assert "The agent wants to run a tool call: send_email" in page
+    assert page.count('<li class="agent-call">') == 1
+
+    services.resume_run(interrupt=interrupt, value=resume)
+    page = client.get(url).content.decode()
+    answered = page[page.index(f'<li id="event-resume-{interrupt.interrupt_id}"'):]
+    assert f'<span class="decision decision-{resume_kind(resume)}">{label}</span>' in answered
+    assert message is None or message in answered
+    # the review and answer events (the thread's input holds the payload too)
+    events = page[page.index(f'<li id="event-interrupt-{interrupt.interrupt_id}"'):
+                  page.index('id="live-blocks"')]
+    for raw in ("tool_approval", "Tool call id", "action_request", "Allow accept", "<dt>Type</dt>"):
+        assert raw not in events
+
+
+def resume_kind(resume):
+    kind = resume[0]["type"] if isinstance(resume, list) else resume["type"]
+    return {"accept": "approve", "response": "respond"}.get(kind, kind)
