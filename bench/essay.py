@@ -3,13 +3,23 @@
 Each run is the seed's essay workflow: ``stream("cat")`` (task, then interrupt), then
 ``stream(Command(resume=True))`` on a new thread. Prints per-run medians (ms), the ratio
 Flowsite / LangGraph, the process CPU time per run (all threads; unlike wall time it does not
-grow when other processes load the machine), and for the databases the writing transactions per run (PostgreSQL:
-the delta of ``pg_current_xact_id()`` over N runs, every table included) and bytes stored per
-run.
+grow when other processes load the machine), and for the databases the writing transactions per run
+and bytes stored per run. Writing transactions on PostgreSQL: the delta of
+``pg_current_xact_id()`` over 50 runs, the least of three such blocks (every table included; a
+transaction that writes nothing gets no id; other sessions' transactions meanwhile would count); on SQLite: the statements each connection runs (``sqlite3`` trace callback), a
+writing transaction being a ``BEGIN``..``COMMIT`` that ran an ``INSERT``/``UPDATE``/``DELETE``
+or such a statement run alone (autocommit).
 
 Usage::
 
-    .venv/bin/python bench/essay.py [-n 200] [--pg postgres://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/essay.py [-n 200] [--pg postgres://postgres@127.0.0.1:5432/bench]
+        [--pg-wal /var/lib/postgresql/15/main/pg_wal]
+
+``--pg`` runs migrations and LangGraph's ``setup()`` on that database: give it one of its own.
+Transaction ids are cluster-wide, so other sessions' transactions meanwhile (other databases
+included) inflate the ``pg_current_xact_id()`` delta; with ``--pg-wal`` (the server's WAL
+directory, readable by this user; ``pg_waldump`` on PATH or in ``pg_config --bindir``) the count
+is exact instead: the distinct transaction ids of the WAL records that touch this database.
 
 Savers compared: InMemorySaver vs InMemorySaver; DjangoSaver on SQLite vs LangGraph's
 SqliteSaver; DjangoSaver on PostgreSQL vs PostgresSaver (when ``--pg`` is given).
@@ -123,6 +133,35 @@ def pg_xact(url: str) -> int:
         return int(conn.execute("select pg_current_xact_id()::text::bigint").fetchone()[0])
 
 
+def pg_lsn(url: str) -> tuple[str, int]:
+    """``(current WAL insert location, this database's oid)``."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(
+            "select pg_current_wal_insert_lsn()::text, oid from pg_database "
+            "where datname = current_database()"
+        ).fetchone()
+
+
+def wal_writers(wal_dir: str, start: str, end: str, db_oid: int) -> int:
+    """How many transactions wrote to database ``db_oid`` between two WAL locations
+    (``pg_waldump``: distinct ``tx`` of the records whose block references are in it)."""
+    import re
+    import shutil
+    import subprocess
+
+    tool = shutil.which("pg_waldump")
+    if tool is None:
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        tool = str(Path(bindir) / "pg_waldump")
+    out = subprocess.run([tool, "-p", wal_dir, "-s", start, "-e", end],
+                         capture_output=True, text=True).stdout
+    ours = re.compile(rf"rel \d+/{db_oid}/\d+")
+    return len({m.group(1) for line in out.splitlines() if ours.search(line)
+                for m in [re.search(r"tx:\s+(\d+)", line)] if m and m.group(1) != "0"})
+
+
 def pg_bytes(url: str, tables: list[str]) -> int:
     import psycopg
 
@@ -135,6 +174,51 @@ def pg_bytes(url: str, tables: list[str]) -> int:
         return total
 
 
+class SqliteWrites:
+    """Counts the writing transactions committed on the ``sqlite3`` connections it traces
+    (``trace(conn)``; each connection used by one thread at a time, as sqlite3 requires)."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+    def __init__(self) -> None:
+        import threading
+
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def trace(self, conn: sqlite3.Connection) -> None:
+        state = {"in_tx": False, "wrote": False}
+
+        def statement(sql: str) -> None:
+            word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+            if word == "BEGIN":
+                state.update(in_tx=True, wrote=False)
+            elif word in ("COMMIT", "END"):
+                if state["in_tx"] and state["wrote"]:
+                    self.add()
+                state.update(in_tx=False, wrote=False)
+            elif word == "ROLLBACK" and not sql.upper().lstrip().startswith("ROLLBACK TO"):
+                state.update(in_tx=False, wrote=False)
+            elif word in self.WRITES or (word == "WITH" and any(w in sql.upper() for w in self.WRITES)):
+                if state["in_tx"]:
+                    state["wrote"] = True
+                else:
+                    self.add()
+
+        conn.set_trace_callback(statement)
+
+    def add(self) -> None:
+        with self.lock:
+            self.count += 1
+
+
+def sqlite_writes_per_run(wf, api, writes: SqliteWrites, prefix: str, k: int = 50) -> float:
+    before = writes.count
+    for i in range(k):
+        one_run(wf, api, f"{prefix}{i}")
+    return (writes.count - before) / k
+
+
 def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["DEBUG"] = "0"  # DEBUG records every query: not what production pays
@@ -144,7 +228,17 @@ def setup_django(database_url: str) -> None:
     from django.core.management import call_command
 
     django.setup()
+    if database_url.startswith("sqlite"):
+        from django.db.backends.signals import connection_created
+
+        connection_created.connect(
+            lambda sender, connection, **kw: DJANGO_SQLITE_WRITES.trace(connection.connection),
+            weak=False,
+        )
     call_command("migrate", verbosity=0)
+
+
+DJANGO_SQLITE_WRITES = SqliteWrites()
 
 
 DJANGO_TABLES = ["workflows_thread", "workflows_checkpoint", "workflows_pendingwrite",
@@ -162,6 +256,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", type=int, default=200, help="runs per saver (default 200)")
     parser.add_argument("--pg", help="PostgreSQL URL: also compare DjangoSaver and PostgresSaver there")
+    parser.add_argument("--pg-wal", help="the PostgreSQL server's WAL directory: count writing "
+                        "transactions exactly, with pg_waldump")
     args = parser.parse_args()
     fs, lg = fs_api(), lg_api()
     tag = f"{os.getpid()}-{int(time.time())}"
@@ -196,12 +292,18 @@ def main() -> None:
         conn.execute("pragma journal_mode=wal")
         lg_saver = SqliteSaver(conn)
         lg_saver.setup()
-        fs_t, lg_t = compare(build(fs)(DjangoSaver()), fs, build(lg)(lg_saver), lg, args.n, f"s{tag}")
+        lg_writes = SqliteWrites()
+        lg_writes.trace(conn)
+        fs_wf, lg_wf = build(fs)(DjangoSaver()), build(lg)(lg_saver)
+        fs_t, lg_t = compare(fs_wf, fs, lg_wf, lg, args.n, f"s{tag}")
         db = Path(database_url.removeprefix("sqlite:///"))
         runs = 2 * args.n + min(20, args.n) + 1  # timed, CPU, warm-up and the memory run
         size = lambda p: sum(f.stat().st_size for f in p.parent.glob(p.name + "*"))  # noqa: E731
+        file_bytes = f"file bytes/run: flowsite {size(db) / runs:.0f}, langgraph {size(path) / runs:.0f}"
+        fs_x = sqlite_writes_per_run(fs_wf, fs, DJANGO_SQLITE_WRITES, f"sx{tag}-")
+        lg_x = sqlite_writes_per_run(lg_wf, lg, lg_writes, f"lx{tag}-")
         row("SQLite: DjangoSaver vs SqliteSaver", fs_t, lg_t,
-            f"file bytes/run: flowsite {size(db) / runs:.0f}, langgraph {size(path) / runs:.0f}")
+            f"writing transactions/run: flowsite {fs_x:.1f}, langgraph {lg_x:.1f}; {file_bytes}")
         return
 
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -212,14 +314,22 @@ def main() -> None:
         fs_t, lg_t = compare(fs_wf, fs, lg_wf, lg, args.n, f"p{tag}")
         counts = {}
         for name, wf, api, tables in (("fs", fs_wf, fs, DJANGO_TABLES), ("lg", lg_wf, lg, LG_PG_TABLES)):
-            k = 50
-            before_x, before_b = pg_xact(args.pg), pg_bytes(args.pg, tables)
-            for i in range(k):
-                one_run(wf, api, f"x{name}{tag}-{i}")
-            after_x, after_b = pg_xact(args.pg), pg_bytes(args.pg, tables)
-            counts[name] = ((after_x - before_x - 1) / k, (after_b - before_b) / k)
+            # transaction ids are cluster-wide: other sessions' writes meanwhile count too, so
+            # the least of three blocks of k runs is kept
+            k, xacts = 50, []
+            before_b = pg_bytes(args.pg, tables)
+            for block in range(3):
+                before_x, (start, db_oid) = pg_xact(args.pg), pg_lsn(args.pg)
+                for i in range(k):
+                    one_run(wf, api, f"x{name}{tag}-{block}-{i}")
+                if args.pg_wal:
+                    xacts.append(wal_writers(args.pg_wal, start, pg_lsn(args.pg)[0], db_oid) / k)
+                else:
+                    xacts.append((pg_xact(args.pg) - before_x - 1) / k)
+            after_b = pg_bytes(args.pg, tables)
+            counts[name] = (min(xacts), (after_b - before_b) / (3 * k))
         row("PostgreSQL: DjangoSaver vs PostgresSaver", fs_t, lg_t,
-            f"writing transactions/run: flowsite {counts['fs'][0]:.1f}, langgraph {counts['lg'][0]:.1f}; "
+            f"writing transactions/run{' (WAL)' if args.pg_wal else ''}: flowsite {counts['fs'][0]:.1f}, langgraph {counts['lg'][0]:.1f}; "
             f"row bytes/run: flowsite {counts['fs'][1]:.0f}, langgraph {counts['lg'][1]:.0f}")
 
 
