@@ -47,11 +47,13 @@ class InboxConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def render(self) -> str:
+        from workflows.pagination import capped_count
+
         from .selectors import visible_pending
         from .views import inbox_context
 
         if self.with_list:
             context = inbox_context(self.scope["user"], self.params)
             return render_to_string("reviews/inbox.html#inbox-results", context)
-        count = visible_pending(self.scope["user"]).count()
+        count = capped_count(visible_pending(self.scope["user"]))
         return render_to_string("includes/nav_count.html", {"pending_count": count})

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import Exists, OuterRef
 
 from workflows import registry, validation
 from workflows.agent_requests import classify
@@ -334,7 +335,11 @@ class AuditFilterForm(ReviewFilterForm):
         from .models import Decision
 
         super().__init__(*args, **kwargs)
-        users = get_user_model().objects.filter(review_decisions__isnull=False).distinct()
+        # reviewers with a decision: one index probe per user (decision_user_recent), not a
+        # read of every decision
+        users = get_user_model().objects.filter(
+            Exists(Decision.objects.filter(user=OuterRef("pk")))
+        )
         self.fields["user"].choices = [("", "Every reviewer")] + [
             (str(user.pk), user.get_username())
             for user in users.order_by(get_user_model().USERNAME_FIELD)

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +21,7 @@ from workflows import registry
 from workflows import services as workflow_services
 from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
+from workflows.pagination import CappedPaginator, capped_count
 from workflows.views import HtmxHttpRequest, workflow_title
 
 from . import selectors, services
@@ -51,7 +52,7 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     form = InboxFilterForm(params)
     filters = form.filters()
     queryset = selectors.inbox_interrupts(user=user, **filters)
-    page = Paginator(queryset, PER_PAGE).get_page(params.get("page"))
+    page = CappedPaginator(queryset, PER_PAGE).get_page(params.get("page"))
     interrupts = list(page.object_list)
     claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
     claim_of = {claim.interrupt_id: claim for claim in claims}
@@ -131,7 +132,7 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
 
 def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any) -> dict[str, Any]:
     """Context of a filtered, paginated list of decisions (the archive and the audit log)."""
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
     for decision in decisions:
         decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
@@ -144,10 +145,11 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
     }
 
 
-def _tab_counts(user: Any) -> dict[str, int]:
+def _tab_counts(user: Any) -> dict[str, Any]:
+    """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+")."""
     return {
-        "waiting_count": selectors.visible_pending(user).count(),
-        "answered_count": Decision.objects.filter(user=user).count(),
+        "waiting_count": capped_count(selectors.visible_pending(user)),
+        "answered_count": capped_count(Decision.objects.filter(user=user)),
     }
 
 

@@ -167,7 +167,24 @@ class Interrupt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["thread", "interrupt_id"], name="unique_interrupt")
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            # the inbox: pending interrupts in its order (oldest first, or read backwards);
+            # partial, so answered interrupts neither grow it nor leave dead entries in it
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(status="pending"),
+                name="interrupt_pending_order",
+            ),
+            # a thread's (a workflow's threads') pending interrupts: the inbox's workflow filter
+            # and the recent threads' counts, read from the index alone
+            models.Index(
+                fields=["thread"],
+                condition=models.Q(status="pending"),
+                name="interrupt_pending_thread",
+            ),
+        ]
+        # PostgreSQL only (migration 0004): pg_trgm GIN indexes on UPPER(value::text) here and
+        # on UPPER(input::text) of Thread, for the inbox's search (reviews.selectors)
 
     def __str__(self) -> str:
         return f"interrupt {self.interrupt_id} ({self.status})"

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import template
 
 from workflows.models import Interrupt
@@ -6,12 +8,14 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def pending_review_count(context: template.Context) -> int:
-    """How many interrupts the page's user may see wait for a reviewer (the nav's badge)."""
+def pending_review_count(context: template.Context) -> Any:
+    """How many interrupts the page's user may see wait for a reviewer (the nav's badge), as a
+    ``workflows.pagination.CappedCount`` (renders "1,000+" beyond the cap)."""
     from reviews.selectors import visible_pending
+    from workflows.pagination import capped_count
 
     request = context.get("request")
-    return visible_pending(getattr(request, "user", None)).count()
+    return capped_count(visible_pending(getattr(request, "user", None)))
 
 
 @register.filter

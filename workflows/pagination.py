@@ -1,0 +1,97 @@
+"""Counts that stop counting: the dashboard's lists and badges at 100,000 rows.
+
+An exact ``COUNT(*)`` reads every matching row (or index entry) on every request; past a
+thousand waiting items nobody reads the exact figure. So the badges and the list headers count
+at most ``COUNT_CAP`` rows (``SELECT COUNT(*) FROM (... LIMIT cap + 1)``, Django's count of a
+sliced queryset) and say "1,000+" beyond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+
+__all__ = ["COUNT_CAP", "CappedCount", "CappedPaginator", "capped_count"]
+
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True, eq=False)
+class CappedCount:
+    """A count of at most ``cap`` rows: ``value`` (an ``int``, ``cap`` when capped) and whether
+    there are more (``capped``). Renders as ``"1,000+"`` when capped, else as its number;
+    false when zero; an exact count equals its ``int``."""
+
+    value: int
+    capped: bool = False
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CappedCount):
+            return (self.value, self.capped) == (other.value, other.capped)
+        if isinstance(other, int):
+            return not self.capped and self.value == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.capped))
+
+    def __str__(self) -> str:
+        return f"{self.value:,}+" if self.capped else str(self.value)
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+    def __int__(self) -> int:
+        return self.value
+
+
+def capped_count(queryset: QuerySet, cap: int | None = None) -> CappedCount:
+    """How many rows ``queryset`` has, counting at most ``cap + 1`` of them (one query);
+    ``cap`` defaults to ``COUNT_CAP``."""
+    cap = COUNT_CAP if cap is None else cap
+    found = queryset.order_by()[: cap + 1].count()
+    return CappedCount(min(found, cap), capped=found > cap)
+
+
+class CappedPaginator(Paginator):
+    """A ``Paginator`` whose ``count`` reads at most ``cap + 1`` rows.
+
+    ``cap`` grows to the page asked for (``get_page``, ``page``), so every page stays
+    reachable by its number; beyond the cap there is always one more page (``count`` is then
+    ``cap + 1``). ``count_label`` and ``num_pages_label`` are what the templates show ("1,000+",
+    "50+"). ``cap`` (default ``COUNT_CAP``) must be a multiple of ``per_page``, else
+    ``ValueError``.
+    """
+
+    def __init__(self, object_list: Any, per_page: int, cap: int | None = None, **kwargs: Any) -> None:
+        cap = COUNT_CAP if cap is None else cap
+        if cap % per_page:
+            raise ValueError(f"cap ({cap}) must be a multiple of per_page ({per_page})")
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    def validate_number(self, number: Any) -> int:
+        if "count" not in self.__dict__:  # before counting: make the count reach that page
+            try:
+                wanted = int(number)
+            except (TypeError, ValueError):
+                wanted = 1
+            if wanted > 0:
+                self.cap = max(self.cap, wanted * self.per_page)
+        return super().validate_number(number)
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.cap:,}+" if self.count > self.cap else str(self.count)
+
+    @property
+    def num_pages_label(self) -> str:
+        return f"{self.num_pages - 1:,}+" if self.count > self.cap else str(self.num_pages)
