@@ -13,19 +13,23 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from reviews.routing import websocket_urlpatterns as review_ws  # noqa: E402
-from workflows import executor  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from workflows.execution import publishing, recovery, threads  # noqa: E402
 from workflows.routing import websocket_urlpatterns as workflow_ws  # noqa: E402
 
 
 class BindExecutorLoop:
     """Tell the in-process executor which event loop serves this process, so its threads can
-    hand channel-layer sends to it (the in-memory layer is not thread-safe)."""
+    hand channel-layer sends to it (the in-memory layer is not thread-safe); on the first
+    request, recover this host's stale runs and wake the queued ones."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        executor.bind_loop(asyncio.get_running_loop())
+        if publishing.bind_loop(asyncio.get_running_loop()) and settings.FLOWSITE_EXECUTOR == "inprocess":
+            threads.db_threads().submit(recovery.recover)  # this host's stale runs, queued runs
         return await self.app(scope, receive, send)
 
 

@@ -20,10 +20,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from workflows import executor
 from workflows import services as workflow_services
+from workflows.execution import publishing
 from workflows.models import Interrupt, Run
 
+from .consumers import GROUP as INBOX_GROUP
 from .models import Claim, Decision, DecisionAction
 from .permissions import missing_answer_permissions
 
@@ -206,4 +207,4 @@ def release_claim(*, interrupt: Interrupt, user: Any) -> None:
 
 
 def _inbox_changed() -> None:
-    executor.group_send(executor.INBOX_GROUP, {"type": "inbox.changed"})
+    publishing.group_send(INBOX_GROUP, {"type": "inbox.changed"})

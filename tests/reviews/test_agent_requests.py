@@ -17,7 +17,8 @@ from tests.reviews.agent_payloads import (
     WORKFLOW,
     fresh,
 )
-from workflows import executor, services
+from workflows import services
+from workflows.execution import running
 from workflows.agent_requests import ActionDecision, InvalidDecision, classify, decisions_of
 from workflows.models import Interrupt, Thread
 
@@ -144,7 +145,7 @@ def test_published_per_call_schemas_are_langchains():
 # -- answered over HTTP, resumed exactly ----------------------------------------------------------
 def paused(value, schema=None):
     run = services.start_run(workflow=WORKFLOW, input={"value": value, "schema": schema})
-    executor.execute_run(run.pk)
+    running.execute_run(run.pk)
     return Interrupt.objects.pending().get(thread=run.thread)
 
 
@@ -153,7 +154,7 @@ def answer(client, interrupt, data):
 
 
 def resumed_with(interrupt):
-    executor.execute_run(Decision.objects.get(interrupt=interrupt).run_id)
+    running.execute_run(Decision.objects.get(interrupt=interrupt).run_id)
     thread = Thread.objects.get(pk=interrupt.thread_id)
     assert thread.status == Thread.Status.DONE, thread.error
     return thread.result["resumed_with"]

@@ -3,7 +3,7 @@ picks decisions, edits arguments in fields (never JSON), sees the diff before se
 workflow (``tests.reviews.agent_payloads``: it returns what it was resumed with) receives
 exactly the value the agent expects.
 
-The request is paused in this process (``executor.execute_run``); the answer is resumed by the
+The request is paused in this process (``running.execute_run``); the answer is resumed by the
 live server's own executor. Set ``FLOWSITE_SHOTS`` to a directory to keep screenshots of each
 page state at 1280 and 390 px (``forms-<state>-desktop.png`` / ``-phone.png``).
 """
@@ -28,7 +28,8 @@ from tests.reviews.agent_payloads import (
     WORKFLOW,
     fresh,
 )
-from workflows import executor, services
+from workflows import services
+from workflows.execution import running
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.browser
@@ -47,7 +48,7 @@ class ReviewPageCase(BrowserTestCase):
     # -- helpers ------------------------------------------------------------------------------
     def paused(self, value, schema=None) -> Interrupt:
         run = services.start_run(workflow=WORKFLOW, input={"value": value, "schema": schema})
-        executor.execute_run(run.pk)
+        running.execute_run(run.pk)
         return Interrupt.objects.pending().get(thread=run.thread)
 
     def open(self, interrupt: Interrupt) -> Page:

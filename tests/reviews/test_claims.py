@@ -130,10 +130,10 @@ def test_answering_releases_ones_own_claim(user_factory, interrupt_factory):
 def test_claim_and_release_tell_the_inbox_after_commit(
     user_factory, interrupt_factory, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from workflows import executor
+    from workflows.execution import publishing
 
     sent = []
-    monkeypatch.setattr(executor, "group_send", lambda group, message: sent.append(group))
+    monkeypatch.setattr(publishing, "group_send", lambda group, message: sent.append(group))
     user, interrupt = user_factory(), interrupt_factory()
     with django_capture_on_commit_callbacks(execute=True):
         services.claim_interrupt(interrupt=interrupt, user=user)

@@ -1,13 +1,13 @@
 """The reviewer's path end to end over HTTP: start a workflow, answer its interrupt, see it done.
 
-Runs are executed explicitly (``executor.execute_run``), as a background executor would.
+Runs are executed explicitly (``running.execute_run``), as a background executor would.
 """
 
 import pytest
 from django.urls import reverse
 
 from reviews.models import Decision
-from workflows import executor
+from workflows.execution import running
 from workflows.models import Interrupt, Run, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ def test_start_answer_and_finish(reviewer_client):
     )
     thread = Thread.objects.get()
     assert response["Location"] == reverse("workflows:thread", args=[thread.pk])
-    executor.execute_run(Run.objects.get().pk)
+    running.execute_run(Run.objects.get().pk)
 
     inbox = client.get(reverse("reviews:inbox")).content.decode()
     interrupt = Interrupt.objects.pending().get(thread=thread)
@@ -28,7 +28,7 @@ def test_start_answer_and_finish(reviewer_client):
 
     response = client.post(reverse("reviews:answer", args=[interrupt.pk]), {"decision": "approve"})
     assert response.status_code == 302
-    executor.execute_run(Decision.objects.get().run_id)
+    running.execute_run(Decision.objects.get().run_id)
 
     thread.refresh_from_db()
     assert thread.status == Thread.Status.DONE

@@ -64,13 +64,13 @@ def test_unique_decision_per_interrupt_is_reported_as_not_pending(
 def test_inbox_is_told_after_commit(
     user_factory, interrupt_factory, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from workflows import executor
+    from workflows.execution import publishing, waking
 
     sent = []
     monkeypatch.setattr(
-        executor, "group_send", lambda group, message: sent.append((group, message))
+        publishing, "group_send", lambda group, message: sent.append((group, message))
     )
-    monkeypatch.setattr(executor, "wake", lambda run_id: None)
+    monkeypatch.setattr(waking, "wake", lambda run_id: None)
     with django_capture_on_commit_callbacks(execute=True):
         services.answer_interrupt(
             interrupt=interrupt_factory(), user=user_factory(), value=True, decision="approve"

@@ -1,6 +1,6 @@
 """LangGraph graphs registered on the dashboard: started, paused and resumed by the executor.
 
-Runs are executed explicitly with ``executor.execute_run`` (``FLOWSITE_EXECUTOR="external"``).
+Runs are executed explicitly with ``running.execute_run`` (``FLOWSITE_EXECUTOR="external"``).
 The reviewer's answer must reach the graph: the executor resumes LangGraph graphs with
 ``langgraph.types.Command`` (any other object is new input to LangGraph, and the answer is lost).
 """
@@ -19,7 +19,8 @@ from langgraph.graph import StateGraph  # noqa: E402
 from langgraph.types import interrupt  # noqa: E402
 
 from tests.workflows.langgraph_graphs import Review, review_graph  # noqa: E402
-from workflows import adapters, executor, registry, services  # noqa: E402
+from workflows import adapters, registry, services  # noqa: E402
+from workflows.execution import running  # noqa: E402
 from workflows.langgraph_saver import LangGraphDjangoSaver  # noqa: E402
 from workflows.models import Interrupt, Run, Thread  # noqa: E402
 
@@ -33,7 +34,7 @@ def external_executor(settings):
 
 def run_to_pause(workflow, value):
     run = services.start_run(workflow=workflow, input=value)
-    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+    assert running.execute_run(run.pk) == Run.Status.INTERRUPTED
     thread = Thread.objects.get(pk=run.thread_id)
     assert thread.status == Thread.Status.INTERRUPTED
     return thread
@@ -41,7 +42,7 @@ def run_to_pause(workflow, value):
 
 def answer(thread, value):
     intr = Interrupt.objects.pending().get(thread=thread)
-    status = executor.execute_run(services.resume_run(interrupt=intr, value=value).pk)
+    status = running.execute_run(services.resume_run(interrupt=intr, value=value).pk)
     thread.refresh_from_db()
     intr.refresh_from_db()
     return status, intr

@@ -13,7 +13,8 @@ from channels.layers import get_channel_layer
 
 from flowsite import chat_models
 from tests.workflows.test_consumers import communicator
-from workflows import executor, live, services
+from workflows import live, services
+from workflows.execution import running
 from workflows.models import Run, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +64,7 @@ async def test_async_workflow_streams_one_coalesced_block_and_a_late_browser_see
     assert (await early.connect())[0]
     early_messages = [await early.receive_from()]
 
-    execution = asyncio.ensure_future(executor.aexecute_run(run.pk))
+    execution = asyncio.ensure_future(running.aexecute_run(run.pk))
     # the late browser connects once some text has been written
     await receive_until(early, "live-text-", early_messages)
     await receive_until(early, "live-text-", early_messages)
@@ -234,7 +235,7 @@ async def test_custom_strings_join_per_task_and_other_custom_chunks_stay_rows(th
     async with live.LiveText(
         thread_pk=thread.pk, run_id="r2", entrypoint="speller", send=send, offload=offload
     ) as text:
-        async for mode, chunk in speller.astream("otter", config, stream_mode=executor.STREAM_MODES):
+        async for mode, chunk in speller.astream("otter", config, stream_mode=running.STREAM_MODES):
             if not text.feed(mode, chunk):
                 others.append((mode, chunk))
     pieces = [m for m in sent if m["type"] == "thread.text"]

@@ -1,6 +1,6 @@
 """Services: starting, resuming and retrying runs; bad input is refused and writes nothing.
 
-Runs are executed explicitly with ``executor.execute_run`` (``FLOWSITE_EXECUTOR="external"``),
+Runs are executed explicitly with ``running.execute_run`` (``FLOWSITE_EXECUTOR="external"``),
 so each step is deterministic.
 """
 
@@ -9,7 +9,8 @@ import socket
 
 import pytest
 
-from workflows import entrypoint, executor, registry, services, task
+from workflows import entrypoint, registry, services, task
+from workflows.execution import recovery, running
 from workflows.models import Interrupt, PendingWrite, Run, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +41,7 @@ def external_executor(settings):
 
 def start(workflow="essay-review", value="cat"):
     run = services.start_run(workflow=workflow, input=value)
-    assert executor.execute_run(run.pk) is not None
+    assert running.execute_run(run.pk) is not None
     return Thread.objects.get(pk=run.thread_id)
 
 
@@ -51,7 +52,7 @@ def test_essay_start_interrupt_resume():
     assert intr.value == {"essay": "An essay about topic: cat", "action": "Please approve/reject the essay"}
 
     run = services.resume_run(interrupt=intr, value=True)
-    assert executor.execute_run(run.pk) == Run.Status.SUCCESS
+    assert running.execute_run(run.pk) == Run.Status.SUCCESS
     thread.refresh_from_db()
     assert thread.status == Thread.Status.DONE
     assert thread.result == {"essay": "An essay about topic: cat", "is_approved": True}
@@ -105,7 +106,7 @@ def test_malformed_resume_values_are_refused_and_write_nothing(workflow, input, 
 def test_resuming_a_finished_thread_is_refused():
     thread = start()
     intr = Interrupt.objects.pending().get(thread=thread)
-    executor.execute_run(services.resume_run(interrupt=intr, value=False).pk)
+    running.execute_run(services.resume_run(interrupt=intr, value=False).pk)
     with pytest.raises(services.InterruptNotPending):
         services.resume_run(interrupt=intr, value=True)
 
@@ -119,11 +120,11 @@ def test_parallel_interrupts_are_all_pending_and_answered_in_any_order():
     run_b = services.resume_run(interrupt=second, value={"approved": False, "comment": "too vague"})
     run_a = services.resume_run(interrupt=first, value={"approved": True})
     # one run per thread at a time: the second answer waits until the first has finished
-    assert executor.claim(run_b.pk)
-    assert not executor.claim(run_a.pk)
+    assert services.claim_run(run_id=run_b.pk)
+    assert not services.claim_run(run_id=run_a.pk)
     # the first run to execute takes every answer recorded so far: both sections
-    assert executor.execute_claimed(run_b.pk) == Run.Status.SUCCESS
-    assert executor.execute_run(run_a.pk) == Run.Status.SUCCESS  # nothing left: the result stays
+    assert running.execute_claimed(run_b.pk) == Run.Status.SUCCESS
+    assert running.execute_run(run_a.pk) == Run.Status.SUCCESS  # nothing left: the result stays
     thread.refresh_from_db()
     assert thread.result["summary"] == "1 of 2 sections approved"
     assert [r["section"] for r in thread.result["reviews"]] == ["A", "B"]
@@ -138,7 +139,7 @@ def test_failed_run_can_be_retried_and_replays_finished_work():
         services.retry_run(thread=Thread.objects.get(pk=start().pk))
 
     run = services.retry_run(thread=thread)
-    assert executor.execute_run(run.pk) == Run.Status.SUCCESS
+    assert running.execute_run(run.pk) == Run.Status.SUCCESS
     thread.refresh_from_db()
     assert (thread.status, thread.result) == (Thread.Status.DONE, "hello ada")
     assert attempts == ["ada", "ada"]
@@ -146,35 +147,35 @@ def test_failed_run_can_be_retried_and_replays_finished_work():
 
 def test_a_run_is_claimed_once():
     run = services.start_run(workflow="essay-review", input="cat")
-    assert executor.claim(run.pk)
-    assert not executor.claim(run.pk)
-    assert executor.execute_run(run.pk) is None  # already running elsewhere
+    assert services.claim_run(run_id=run.pk)
+    assert not services.claim_run(run_id=run.pk)
+    assert running.execute_run(run.pk) is None  # already running elsewhere
 
 
 def test_recover_requeues_runs_of_dead_workers():
     run = services.start_run(workflow="essay-review", input="cat")
-    assert executor.claim(run.pk)
+    assert services.claim_run(run_id=run.pk)
     Run.objects.filter(pk=run.pk).update(worker=f"{socket.gethostname()}:999999:0ld")
-    assert executor.recover() == 1
+    assert recovery.recover() == 1
     run.refresh_from_db()
     assert run.status == Run.Status.QUEUED
-    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+    assert running.execute_run(run.pk) == Run.Status.INTERRUPTED
 
 
 def test_recover_frees_threads_held_by_dead_processes():
     thread = start()
     Thread.objects.filter(pk=thread.pk).update(run_owner=f"{socket.gethostname()}:999999:abc")
-    executor.recover()
+    recovery.recover()
     thread.refresh_from_db()
     assert thread.run_owner == ""
 
 
 def test_recover_requeues_runs_of_an_earlier_process_with_the_same_pid():
     run = services.start_run(workflow="essay-review", input="cat")
-    assert executor.claim(run.pk)
+    assert services.claim_run(run_id=run.pk)
     ghost = f"{socket.gethostname()}:{os.getpid()}:earlier"
     Run.objects.filter(pk=run.pk).update(worker=ghost)
-    executor.recover()
+    recovery.recover()
     run.refresh_from_db()
     assert run.status == Run.Status.QUEUED
 
@@ -186,7 +187,7 @@ def test_an_answer_survives_a_resume_run_that_failed_before_storing_it():
     Run.objects.filter(pk=run.pk).update(status=Run.Status.ERROR)
     Thread.objects.filter(pk=intr.thread_id).update(status=Thread.Status.ERROR)
     retry = services.retry_run(thread=intr.thread)
-    assert executor.execute_run(retry.pk) == Run.Status.SUCCESS
+    assert running.execute_run(retry.pk) == Run.Status.SUCCESS
     intr.thread.refresh_from_db()
     assert intr.thread.result == {"essay": "An essay about topic: cat", "is_approved": True}
 

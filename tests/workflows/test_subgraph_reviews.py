@@ -4,7 +4,8 @@ child's finished task is not run again."""
 
 import pytest
 
-from workflows import entrypoint, executor, interrupt, registry, services, task
+from workflows import entrypoint, interrupt, registry, services, task
+from workflows.execution import running
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,13 +51,13 @@ def external_executor(settings):
 def test_child_interrupt_is_one_pending_review_answered_through_the_parent():
     drafts.clear()
     run = services.start_run(workflow="test-newsroom", input="owls")
-    executor.execute_run(run.pk)
+    running.execute_run(run.pk)
     thread = Thread.objects.get(pk=run.thread_id)
     assert thread.status == Thread.Status.INTERRUPTED
     pending = Interrupt.objects.pending().get(thread=thread)
     assert pending.value == {"draft": "a draft about owls", "action": "approve?"}
 
-    executor.execute_run(services.resume_run(interrupt=pending, value=True).pk)
+    running.execute_run(services.resume_run(interrupt=pending, value=True).pk)
     thread.refresh_from_db()
     assert thread.status == Thread.Status.DONE
     assert thread.result == {"published": {"text": "a draft about owls", "approved": True}}

@@ -93,10 +93,10 @@ def test_thread_page(reviewer_client, interrupt_factory, thread_factory):
 def test_thread_page_shows_a_plain_interrupt_and_its_answer_as_values(reviewer_client):
     """The essay's interrupt is no agent request: its value and its answer are shown as they
     are (a definition list, Yes/No), not as tool calls."""
-    from workflows import executor
+    from workflows.execution import running
 
     run = services.start_run(workflow="essay-review", input="tidal pools")
-    assert executor.execute_run(run.pk) == Run.Status.INTERRUPTED
+    assert running.execute_run(run.pk) == Run.Status.INTERRUPTED
     thread = Thread.objects.get(pk=run.thread_id)
     intr = Interrupt.objects.pending().get(thread=thread)
     url = reverse("workflows:thread", args=[thread.pk])
@@ -282,15 +282,15 @@ def test_history_of_a_thread_without_checkpoints(reviewer_client, user_factory, 
 @pytest.mark.django_db(transaction=True)
 def test_history_of_an_approved_essay(reviewer_client, user_factory):
     from reviews.services import answer_interrupt
-    from workflows import executor
+    from workflows.execution import running
 
     staff = reviewer_client(user_factory(is_staff=True, is_superuser=True))
     staff.post(reverse("workflows:start", args=["essay-review"]), {"essay-review-topic": "otters"})
-    executor.execute_run(Run.objects.get().pk)
+    running.execute_run(Run.objects.get().pk)
     thread = Thread.objects.get()
     interrupt = Interrupt.objects.get()
     run = answer_interrupt(interrupt=interrupt, user=staff.user, value=True, decision="approve")
-    executor.execute_run(run.pk)
+    running.execute_run(run.pk)
 
     response = staff.get(history_url(thread))
     entries = response.context["entries"]
@@ -323,7 +323,8 @@ def test_history_of_an_approved_essay(reviewer_client, user_factory):
 
 @pytest.mark.django_db(transaction=True)
 def test_history_shows_a_tasks_error(reviewer_client, user_factory, monkeypatch):
-    from workflows import DjangoSaver, entrypoint, executor, registry, task
+    from workflows import DjangoSaver, entrypoint, registry, task
+    from workflows.execution import running
 
     @task
     def call_service(topic: str) -> str:
@@ -336,7 +337,7 @@ def test_history_shows_a_tasks_error(reviewer_client, user_factory, monkeypatch)
     monkeypatch.setattr(registry, "_registry", dict(registry._registry))
     registry.register("failing", failing, title="Failing")
     services.start_run(workflow="failing", input="otters")
-    executor.execute_run(Run.objects.get().pk)
+    running.execute_run(Run.objects.get().pk)
     thread = Thread.objects.get()
     assert thread.status == Thread.Status.ERROR
 

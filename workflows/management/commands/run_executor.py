@@ -14,7 +14,9 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connections
 
-from workflows import executor
+from workflows import services
+from workflows.execution import processes, recovery
+from workflows.execution import running as execution
 
 logger = logging.getLogger("workflows.executor")
 RECOVER_EVERY = 60.0  # seconds
@@ -29,8 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Exit when no run is queued.")
 
     def handle(self, *args, concurrency: int, poll: float, once: bool, **options):
-        executor.recover()
-        self.stdout.write(f"run_executor {executor.worker_name()}: {concurrency} at once")
+        recovery.recover()
+        self.stdout.write(f"run_executor {processes.worker_name()}: {concurrency} at once")
         running: set[concurrent.futures.Future] = set()
         last_recovery = time.monotonic()
         try:
@@ -39,15 +41,15 @@ class Command(BaseCommand):
                 close_old_connections()
                 try:
                     if time.monotonic() - last_recovery > RECOVER_EVERY:
-                        executor.recover()  # runs of dead workers elsewhere, expired leases
+                        recovery.recover()  # runs of dead workers elsewhere, expired leases
                         last_recovery = time.monotonic()
-                    run_id = executor.claim_next() if len(running) < concurrency else None
+                    run_id = services.claim_next_run() if len(running) < concurrency else None
                 except DatabaseError:
                     logger.exception("run_executor: the database is unavailable; retrying")
                     connections.close_all()
                     run_id = None
                 if run_id is not None:
-                    running.add(executor.submit(run_id, claimed=True))
+                    running.add(execution.submit(run_id, claimed=True))
                     continue
                 if once and not running:
                     return

@@ -1,8 +1,9 @@
-"""State changes of workflow runs: start, resume, retry. One keyword-only function each.
+"""What people and code ask of workflow runs: start, resume, retry. One keyword-only function
+each.
 
 Views, consumers, management commands and tests all go through these. Each writes in one
-transaction and, on commit, wakes an executor (``workflows.executor.wake``); the run itself
-executes in the background, never in the HTTP request.
+transaction and, on commit, wakes an executor (``workflows.execution.waking.wake``); the run
+itself executes in the background, never in the HTTP request.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import executor, registry, validation
-from .checkpointer import DjangoSaver
-from .models import Interrupt, Run, Thread
+from .. import registry, validation
+from ..checkpointer import DjangoSaver
+from ..execution import waking
+from ..models import Interrupt, Run, Thread
 
 __all__ = [
     "InterruptNotPending",
@@ -88,7 +90,7 @@ def start_run(*, workflow: str, input: Any, user: Any = None, thread_id: str | N
         run = Run.objects.create(
             thread=thread, kind=Run.Kind.START, input=payload, requested_by=thread.created_by
         )
-        executor.wake_on_commit(run.pk)
+        waking.wake_on_commit(run.pk)
     return run
 
 
@@ -132,7 +134,7 @@ def resume_run(*, interrupt: Interrupt, value: Any, user: Any = None) -> Run:
         Thread.objects.filter(pk=interrupt.thread_id).update(
             status=Thread.Status.RUNNING, updated_at=timezone.now()
         )
-        executor.wake_on_commit(run.pk)
+        waking.wake_on_commit(run.pk)
     return run
 
 
@@ -153,5 +155,5 @@ def retry_run(*, thread: Thread, user: Any = None) -> Run:
         run = Run.objects.create(
             thread=thread, kind=Run.Kind.RETRY, input=_serde().dumps(None).decode(), requested_by=actor
         )
-        executor.wake_on_commit(run.pk)
+        waking.wake_on_commit(run.pk)
     return run

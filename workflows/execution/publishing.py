@@ -1,0 +1,74 @@
+"""Channel-layer group sends from the executor: a thread's live chunks and statuses, and other
+apps' broadcasts (``reviews``' inbox), from any thread or event loop.
+
+The in-memory channel layer is plain asyncio queues and not thread-safe: when the server's
+event loop is bound in this process (:func:`bind_loop`, by ``flowsite.asgi``), sends are handed
+to it. Sends are best effort (at-most-once): a failure is logged, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+__all__ = ["SEND_TIMEOUT", "agroup_send", "bind_loop", "group_send"]
+
+logger = logging.getLogger("workflows.executor")
+
+SEND_TIMEOUT = 10.0  # seconds
+
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def bind_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Remember the server's event loop (called by the ASGI app on each request), so that
+    executor threads hand channel-layer sends to it. Returns whether it was newly bound."""
+    global _loop
+    if _loop is not None and _loop[0] == os.getpid() and _loop[1] is loop:
+        return False
+    _loop = (os.getpid(), loop)
+    return True
+
+
+def _bound() -> asyncio.AbstractEventLoop | None:
+    bound = _loop
+    if bound and bound[0] == os.getpid() and bound[1].is_running():
+        return bound[1]
+    return None
+
+
+def group_send(group: str, message: dict) -> None:
+    """Send ``message`` (primitives only) to a channel-layer group from any non-loop thread."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = _bound()
+        if loop is not None:
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            future.result(timeout=SEND_TIMEOUT)
+        else:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:
+        logger.exception("could not send %s to %s", message.get("type"), group)
+
+
+async def agroup_send(group: str, message: dict) -> None:
+    """:func:`group_send` for coroutines: on the server's loop when one is bound in this process
+    (the in-memory layer lives there), else on the running loop."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = _bound()
+        if loop is not None and loop is not asyncio.get_running_loop():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            await asyncio.wait_for(asyncio.wrap_future(future), SEND_TIMEOUT)
+        else:
+            await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
+    except Exception:
+        logger.exception("could not send %s to %s", message.get("type"), group)

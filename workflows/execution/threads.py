@@ -1,0 +1,59 @@
+"""This process's executor event loop and its database threads.
+
+Every run executes as a task on one event loop per process (a daemon thread started lazily
+per PID: loops and pools do not survive ``fork``), so many runs stream at once without a thread
+each waiting on them: an ``async def`` entrypoint's body and async tasks run on that loop (as
+LangGraph runs them on the caller's), a sync body in the runtime's worker threads. The ORM work
+around a run goes to a few database threads (never a consumer's ``thread_sensitive`` thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import close_old_connections
+
+from ..runtime.pool import PerProcess
+
+__all__ = ["database", "db_threads", "executor_loop"]
+
+
+def _start_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="workflows-executor-loop", daemon=True).start()
+    return loop
+
+
+_executor_loop = PerProcess(_start_loop)
+_db_pool = PerProcess(
+    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="workflows-executor-db")
+)
+
+
+def executor_loop() -> asyncio.AbstractEventLoop:
+    """This process's executor loop (started on first use)."""
+    return _executor_loop.get()
+
+
+def db_threads() -> concurrent.futures.ThreadPoolExecutor:
+    """This process's executor database threads (4)."""
+    return _db_pool.get()
+
+
+def _closing(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    close_old_connections()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+async def database(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Run blocking ORM code ``fn(*args, **kwargs)`` on the executor's database threads; their
+    connections follow ``CONN_MAX_AGE`` (closed after each call in tests)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(db_threads(), lambda: _closing(fn, *args, **kwargs))

@@ -1,0 +1,45 @@
+"""State changes of workflow runs, one keyword-only function each:
+
+* ``runs``: what people and code ask for: start, resume, retry (views, consumers, management
+  commands and tests all go through these);
+* ``lifecycle``: what the executor writes as it executes a run: claim, lease, finish, give up,
+  requeue.
+"""
+
+from .lifecycle import (
+    LEASE,
+    claim_next_run,
+    claim_run,
+    finish_run,
+    free_thread_owners,
+    give_up_run,
+    renew_run_lease,
+    requeue_stale_runs,
+)
+from .runs import (
+    InterruptNotPending,
+    InvalidResumeValue,
+    ResumeError,
+    ThreadNotRetryable,
+    resume_run,
+    retry_run,
+    start_run,
+)
+
+__all__ = [
+    "LEASE",
+    "InterruptNotPending",
+    "InvalidResumeValue",
+    "ResumeError",
+    "ThreadNotRetryable",
+    "claim_next_run",
+    "claim_run",
+    "finish_run",
+    "free_thread_owners",
+    "give_up_run",
+    "renew_run_lease",
+    "requeue_stale_runs",
+    "resume_run",
+    "retry_run",
+    "start_run",
+]

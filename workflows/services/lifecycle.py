@@ -1,0 +1,162 @@
+"""The lifecycle writes of a run, as the executor makes them: claim it, keep its lease, record
+its outcome or give up on it, requeue it when its worker is gone. One keyword-only function
+each, each one transaction (or one conditional update).
+
+A run is ``queued`` until a worker claims it (a conditional update queued -> running, refused
+while another run of the same thread is running: the thread row is locked first on PostgreSQL,
+SQLite's IMMEDIATE transactions serialise writers). The claiming worker's name goes in
+``Run.worker`` with a lease (``Run.lease_expires_at``); every later write of the run's outcome
+is conditional on the run still being that worker's, so a run requeued behind a worker's back
+is never recorded twice.
+
+``worker`` defaults to this process's name (``workflows.execution.processes.worker_name``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from ..execution.processes import worker_name
+from ..models import Interrupt, Run, Thread
+
+__all__ = [
+    "LEASE",
+    "claim_next_run",
+    "claim_run",
+    "finish_run",
+    "free_thread_owners",
+    "give_up_run",
+    "renew_run_lease",
+    "requeue_stale_runs",
+]
+
+logger = logging.getLogger("workflows.executor")
+
+LEASE = timedelta(minutes=10)
+
+
+def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
+    """Mark the queued run ``run_id`` as running by ``worker``, unless its thread already has a
+    running run. Returns whether ``worker`` now owns it (``False``: gone, not queued, or its
+    thread busy)."""
+    with transaction.atomic():
+        run = Run.objects.filter(pk=run_id).values("thread_id", "status").first()
+        if run is None or run["status"] != Run.Status.QUEUED:
+            return False
+        if connection.features.has_select_for_update:
+            Thread.objects.select_for_update().filter(pk=run["thread_id"]).first()
+        if Run.objects.filter(thread_id=run["thread_id"], status=Run.Status.RUNNING).exists():
+            return False
+        now = timezone.now()
+        return bool(
+            Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+                status=Run.Status.RUNNING, worker=worker or worker_name(), started_at=now,
+                lease_expires_at=now + LEASE,
+            )
+        )
+
+
+def claim_next_run(*, worker: str | None = None) -> Any | None:
+    """Claim the oldest queued run whose thread has no running run; returns its id or ``None``.
+    Concurrent workers race on :func:`claim_run`'s conditional update."""
+    busy = Run.objects.filter(thread_id=OuterRef("thread_id"), status=Run.Status.RUNNING)
+    candidates = Run.objects.filter(status=Run.Status.QUEUED).filter(~Exists(busy)).order_by("created_at")
+    for run_id in candidates.values_list("id", flat=True)[:20]:
+        if claim_run(run_id=run_id, worker=worker):  # a conditional update: of two workers, one wins
+            return run_id
+    return None
+
+
+def renew_run_lease(*, run_id: Any, worker: str | None = None) -> bool:
+    """Extend ``worker``'s lease on its running run by ``LEASE`` from now; ``False`` when the run
+    is no longer that worker's."""
+    return bool(
+        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
+        .update(lease_expires_at=timezone.now() + LEASE)
+    )
+
+
+_THREAD_STATUS = {
+    Run.Status.INTERRUPTED: Thread.Status.INTERRUPTED,
+    Run.Status.SUCCESS: Thread.Status.DONE,
+    Run.Status.ERROR: Thread.Status.ERROR,
+}
+
+
+def finish_run(
+    *, run_id: Any, status: str, result: Any = None, error: str = "", worker: str | None = None
+) -> dict | None:
+    """Record the outcome of ``worker``'s running run: ``status`` is ``interrupted``,
+    ``success`` (``result``: the thread's display value) or ``error`` (``error``: its message).
+    One transaction: the run, its thread (done / interrupted / error; still ``running`` when
+    another answer is already queued) and, on success, the thread's pending interrupts
+    (cancelled). Returns the thread's new fields, or ``None`` when the run is no longer
+    ``worker``'s (nothing written)."""
+    now = timezone.now()
+    with transaction.atomic():
+        thread_pk = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+        mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
+        if thread_pk is None or not mine.update(
+            status=status, finished_at=now, error=error, lease_expires_at=None
+        ):
+            logger.warning("run %s is no longer this worker's: its outcome is not recorded", run_id)
+            return None
+        fields: dict[str, Any] = {"status": _THREAD_STATUS[status], "error": error, "updated_at": now}
+        if status == Run.Status.SUCCESS:
+            fields["result"] = result
+            Interrupt.objects.filter(thread_id=thread_pk, status=Interrupt.Status.PENDING).update(
+                status=Interrupt.Status.CANCELLED, resolved_at=now
+            )
+        elif status == Run.Status.INTERRUPTED and Run.objects.filter(
+            thread_id=thread_pk, status=Run.Status.QUEUED
+        ).exists():
+            fields["status"] = Thread.Status.RUNNING  # another answer is already queued
+        Thread.objects.filter(pk=thread_pk).update(**fields)
+    return fields
+
+
+def give_up_run(*, run_id: Any, error: str, worker: str | None = None) -> bool:
+    """After an executor failure: the run (if still ``worker``'s) and its thread end in
+    ``error`` with ``error``, so the thread is not left running for ever. Returns whether it
+    was written."""
+    with transaction.atomic():
+        thread_pk = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+        mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
+        if mine.update(status=Run.Status.ERROR, error=error, finished_at=timezone.now(), lease_expires_at=None):
+            Thread.objects.filter(pk=thread_pk).update(status=Thread.Status.ERROR, error=error)
+            return True
+    return False
+
+
+def requeue_stale_runs(*, is_gone: Callable[[str], bool]) -> list[Any]:
+    """Requeue every running run whose lease expired or whose worker ``is_gone(worker)``, each
+    with a conditional update (a run renewed meanwhile stays). Returns their ids."""
+    now = timezone.now()
+    requeued = []
+    for run in Run.objects.filter(status=Run.Status.RUNNING).only("id", "worker", "lease_expires_at"):
+        if is_gone(run.worker) or (run.lease_expires_at and run.lease_expires_at < now):
+            stale = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=run.worker)
+            if run.lease_expires_at:
+                stale = stale.filter(lease_expires_at=run.lease_expires_at)
+            if stale.update(status=Run.Status.QUEUED, worker="", lease_expires_at=None):
+                requeued.append(run.pk)
+    return requeued
+
+
+def free_thread_owners(*, is_gone: Callable[[str], bool]) -> int:
+    """Free the threads whose ``run_owner`` ``is_gone(run_owner)`` (the runtime's hold of a dead
+    process); returns how many."""
+    freed = 0
+    for thread in Thread.objects.exclude(run_owner="").only("pk", "run_owner"):
+        if is_gone(thread.run_owner):
+            freed += Thread.objects.filter(pk=thread.pk, run_owner=thread.run_owner).update(
+                run_owner="", run_lease_expires_at=None
+            )
+    return freed
