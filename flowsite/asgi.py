@@ -13,33 +13,36 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from reviews.routing import websocket_urlpatterns as review_ws  # noqa: E402
-from django.conf import settings  # noqa: E402
-
-from workflows.execution import publishing, recovery, threads  # noqa: E402
+from workflows.execution import publishing, worker  # noqa: E402
 from workflows.routing import websocket_urlpatterns as workflow_ws  # noqa: E402
 
 
-class BindExecutorLoop:
-    """Tell the in-process executor which event loop serves this process, so its threads can
-    hand channel-layer sends to it (the in-memory layer is not thread-safe); on the first
-    request, recover this host's stale runs and wake the queued ones."""
+class ServeExecution:
+    """On a server's first request (HTTP or WebSocket) in a process, tell the executor which
+    event loop serves it, so its threads hand channel-layer sends to it (the in-memory layer is
+    not thread-safe), and start the process's part of execution (``workflows.execution.worker.
+    serve``: the sweep, and in the embedded default the worker consumer of the runs channel)."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if publishing.bind_loop(asyncio.get_running_loop()) and settings.FLOWSITE_EXECUTOR == "inprocess":
-            threads.db_threads().submit(recovery.recover)  # this host's stale runs, queued runs
+        if scope["type"] in ("http", "websocket"):
+            loop = asyncio.get_running_loop()
+            if publishing.bind_loop(loop):
+                worker.serve(loop)
         return await self.app(scope, receive, send)
 
 
-application = BindExecutorLoop(
+application = ServeExecution(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter([*workflow_ws, *review_ws]))
             ),
+            # background execution: wake messages to the worker consumer (manage.py runworker)
+            "channel": worker.runs_application(),
         }
     )
 )

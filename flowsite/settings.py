@@ -17,9 +17,16 @@ Environment variables:
 - Static files are served by WhiteNoise: with ``DEBUG`` off from ``STATIC_ROOT``, compressed and
   with hashed names (``manage.py collectstatic`` first); with ``DEBUG`` on (the demo, the tests)
   straight from the source directories.
-- ``FLOWSITE_EXECUTOR``: ``inprocess`` (default: runs execute in the server process) or
-  ``external`` (runs wait in the database for ``manage.py run_executor`` workers);
-  ``FLOWSITE_EXECUTOR_CONCURRENCY``: runs executed at once in process (default 8).
+- ``FLOWSITE_EXECUTOR``: ``inprocess`` (default: the server process hosts the worker consumer
+  of the runs channel, on the in-memory layer) or ``external`` (``manage.py runworker
+  flowsite.runs`` processes execute the runs, on Redis); ``FLOWSITE_EXECUTOR_CONCURRENCY``: runs
+  executed at once per process (default 8); ``FLOWSITE_RUNS_CHANNEL`` (default
+  ``flowsite.runs``).
+- ``FLOWSITE_RUN_LEASE_SECONDS`` (default 20): how long a run's claim lasts unless renewed;
+  ``FLOWSITE_HEARTBEAT_SECONDS`` (default 5): how often a process renews its runs' leases;
+  ``FLOWSITE_SWEEP_SECONDS`` (default 5; 0: never): how often every process requeues runs of
+  dead workers and gets queued runs going. A ``kill -9``ed worker's runs are reclaimed within
+  lease + sweep.
 - ``FLOWSITE_MAX_INPUT_BYTES``, ``FLOWSITE_MAX_ANSWER_BYTES`` (default 262144 each: a workflow
   input, an answer, as UTF-8 JSON), ``FLOWSITE_MAX_JSON_DEPTH`` (default 64 levels of nesting):
   the bounds of ``workflows.validation``; beyond them a form error, nothing written.
@@ -84,9 +91,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "channels",
     "django_htmx",
-    "workflows",
+    "workflows",  # before channels: its runworker command (Channels' own, with the runs worker)
+    "channels",
     "reviews",
     "flowsite",
 ]
@@ -172,7 +179,15 @@ CACHES = {
 }
 
 FLOWSITE_EXECUTOR = os.environ.get("FLOWSITE_EXECUTOR", "inprocess")
+if FLOWSITE_EXECUTOR not in ("inprocess", "external"):
+    raise ImproperlyConfigured(f"FLOWSITE_EXECUTOR must be inprocess or external, not {FLOWSITE_EXECUTOR!r}.")
 FLOWSITE_EXECUTOR_CONCURRENCY = int(os.environ.get("FLOWSITE_EXECUTOR_CONCURRENCY", "8"))
+FLOWSITE_RUNS_CHANNEL = os.environ.get("FLOWSITE_RUNS_CHANNEL", "flowsite.runs")
+FLOWSITE_RUN_LEASE_SECONDS = float(os.environ.get("FLOWSITE_RUN_LEASE_SECONDS", "20"))
+FLOWSITE_HEARTBEAT_SECONDS = float(os.environ.get("FLOWSITE_HEARTBEAT_SECONDS", "5"))
+FLOWSITE_SWEEP_SECONDS = float(os.environ.get("FLOWSITE_SWEEP_SECONDS", "5"))
+if not 0 < FLOWSITE_HEARTBEAT_SECONDS < FLOWSITE_RUN_LEASE_SECONDS:
+    raise ImproperlyConfigured("FLOWSITE_HEARTBEAT_SECONDS must be above 0 and below FLOWSITE_RUN_LEASE_SECONDS.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

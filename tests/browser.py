@@ -27,8 +27,8 @@ LIVE = 15_000  # ms to wait for something pushed over the WebSocket
 PASSWORD = "a-long-reviewer-password"
 
 
-class BrowserTestCase(ChannelsLiveServerTestCase):
-    """One Chromium per class; ``logged_in_page(username)`` gives a page with its own cookies."""
+class DaphneTestCase(ChannelsLiveServerTestCase):
+    """Channels' live server (Daphne, forked) on the test database."""
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -42,9 +42,17 @@ class BrowserTestCase(ChannelsLiveServerTestCase):
         # without its thread, so every database_sync_to_async call would hang there.
         SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
         try:
-            super().setUpClass()  # forks the server first: it must not inherit the flag below
+            super().setUpClass()
         finally:
             test_settings["NAME"] = configured
+
+
+class BrowserTestCase(DaphneTestCase):
+    """One Chromium per class; ``logged_in_page(username)`` gives a page with its own cookies."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()  # forks the server first: it must not inherit the flag below
         # Playwright's sync API runs an event loop in this thread, so Django would refuse the
         # ORM calls of setUp and of the database flush after each test.
         cls._async_unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

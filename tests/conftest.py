@@ -10,6 +10,9 @@ def pytest_configure(config):
         from django.conf import settings
 
         settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # No periodic sweep in the test process (and the live servers it forks): a test's runs
+        # stay as it left them; tests of the sweep call it, or turn it on.
+        settings.FLOWSITE_SWEEP_SECONDS = 0
 
 
 @pytest.fixture(scope="session", autouse=True)

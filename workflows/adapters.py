@@ -79,8 +79,21 @@ class WorkflowAdapter:
     def stream(self, input: Any, config: dict, *, stream_mode: Any) -> Iterator[Any]:
         return self.graph.stream(input, config, stream_mode=stream_mode)
 
-    def astream(self, input: Any, config: dict, *, stream_mode: Any) -> AsyncIterator[Any]:
-        return self.graph.astream(input, config, stream_mode=stream_mode)
+    def astream(
+        self, input: Any, config: dict, *, stream_mode: Any, control: Any = None
+    ) -> AsyncIterator[Any]:
+        """``control``: a :meth:`run_control` to drain the run (``None``: none)."""
+        if control is None:
+            return self.graph.astream(input, config, stream_mode=stream_mode)
+        return self.graph.astream(input, config, stream_mode=stream_mode, control=control)
+
+    def run_control(self) -> Any:
+        """A new ``RunControl`` of the graph's library (``request_drain()`` stops the run at its
+        step boundary, raising :attr:`drained`)."""
+        raise NotImplementedError
+
+    drained: type[BaseException] = Exception
+    """The ``GraphDrained`` exception of the graph's library."""
 
     def get_state(self, config: dict) -> Any:
         return self.graph.get_state(config)
@@ -107,6 +120,17 @@ class FlowsiteAdapter(WorkflowAdapter):
 
         return Command(resume=answers)
 
+    def run_control(self) -> Any:
+        from .runtime import RunControl
+
+        return RunControl()
+
+    @property
+    def drained(self) -> type[BaseException]:
+        from .runtime import GraphDrained
+
+        return GraphDrained
+
     def display(self, value: Any) -> Any:
         return self._serde.to_display(value)
 
@@ -125,6 +149,17 @@ class LangGraphAdapter(WorkflowAdapter):
         from langgraph.types import Command
 
         return Command(resume=answers)
+
+    def run_control(self) -> Any:
+        from langgraph.runtime import RunControl
+
+        return RunControl()
+
+    @property
+    def drained(self) -> type[BaseException]:
+        from langgraph.errors import GraphDrained
+
+        return GraphDrained
 
     def display(self, value: Any) -> Any:
         from .langgraph_values import to_display

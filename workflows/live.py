@@ -20,7 +20,7 @@ Where the text so far is kept: Django's cache alias ``"live"`` (``live_blocks(th
 it), so a browser that connects or reconnects mid-stream sees it whichever server process serves
 it. Not in the database's own tables (20 writes a second per stream, for text that only matters
 while it is written) and not a per-process memory cache (another Daphne process or a
-``run_executor`` worker would see nothing): settings give ``"live"`` Redis with ``REDIS_URL``
+``runworker`` process would see nothing): settings give ``"live"`` Redis with ``REDIS_URL``
 (where the channel layer is), else a database cache table (``createcachetable``), both shared by
 every process.
 """

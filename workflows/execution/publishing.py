@@ -15,7 +15,7 @@ import os
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-__all__ = ["SEND_TIMEOUT", "agroup_send", "bind_loop", "group_send"]
+__all__ = ["SEND_TIMEOUT", "agroup_send", "bind_loop", "group_send", "send", "serving"]
 
 logger = logging.getLogger("workflows.executor")
 
@@ -39,6 +39,28 @@ def _bound() -> asyncio.AbstractEventLoop | None:
     if bound and bound[0] == os.getpid() and bound[1].is_running():
         return bound[1]
     return None
+
+
+def serving() -> bool:
+    """Whether this process serves ASGI requests on a running event loop (a server)."""
+    return _bound() is not None
+
+
+def send(channel: str, message: dict) -> None:
+    """Send ``message`` (primitives only) to one channel (a worker consumer's) from any
+    non-loop thread; best effort, as :func:`group_send`."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        loop = _bound()
+        if loop is not None:
+            future = asyncio.run_coroutine_threadsafe(layer.send(channel, message), loop)
+            future.result(timeout=SEND_TIMEOUT)
+        else:
+            async_to_sync(layer.send)(channel, message)
+    except Exception:
+        logger.exception("could not send %s to %s", message.get("type"), channel)
 
 
 def group_send(group: str, message: dict) -> None:

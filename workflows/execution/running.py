@@ -4,6 +4,13 @@ Flowsite entrypoint, sync or ``async def``, or a LangGraph graph) on the executo
 each chunk to the thread's group ``thread.<pk>`` (text being written through
 ``workflows.live``: one growing block per model call), then record the outcome (interrupted /
 success / error) in one transaction and announce it (``workflows.signals.run_status_changed``).
+
+While it executes, the run's lease is renewed (``workflows.execution.leases``). A passing
+``DatabaseError`` (``OperationalError``, ``InterfaceError``) while claiming, finishing, giving up
+or requeueing is retried with a bounded backoff (``DB_RETRY``: 6 attempts over about 6 s); if it
+lasts, the run is left to its lease, which is no longer renewed, so the sweep requeues it: never
+"running" past its lease. A drained run (:class:`Drain`, SIGTERM) stops at its step boundary,
+its progress checkpointed, and goes back to the queue.
 """
 
 from __future__ import annotations
@@ -11,18 +18,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from django.db import close_old_connections, connections
+import tenacity
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from .. import live, services, signals
 from ..models import Checkpoint, Run
-from ..runtime.pool import Heartbeat, io_workers
-from . import publishing, threads, waking
+from ..runtime.pool import io_workers
+from . import leases, publishing, threads, waking
 from .processes import worker_name
 
 __all__ = [
     "STREAM_MODES",
+    "Drain",
     "aexecute_claimed",
     "aexecute_run",
     "execute_claimed",
@@ -35,6 +45,43 @@ logger = logging.getLogger("workflows.executor")
 
 # "tasks" tells which task a custom string belongs to and when a live text block ends
 STREAM_MODES = ["updates", "custom", "messages", "tasks"]
+
+# a passing database error (a restart, a dropped connection, "too many clients") is retried
+DB_RETRY = {
+    "retry": tenacity.retry_if_exception_type((OperationalError, InterfaceError)),
+    "stop": tenacity.stop_after_attempt(6),
+    "wait": tenacity.wait_exponential(multiplier=0.2, max=2.0),
+    "reraise": True,
+}
+
+
+async def _database_retrying(fn: Callable, **kwargs: Any) -> Any:
+    """``fn(**kwargs)`` on the executor's database threads, retried on a passing error."""
+    async for attempt in tenacity.AsyncRetrying(**DB_RETRY):
+        with attempt:
+            if attempt.retry_state.attempt_number > 1:
+                logger.warning("retrying %s (attempt %d)", fn.__name__, attempt.retry_state.attempt_number)
+            return await threads.database(fn, **kwargs)
+
+
+class Drain:
+    """Asks one run to stop at its step boundary (the workflow's ``RunControl``, made when the
+    run starts); ``request_drain()`` may come before that, from any thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.control: Any = None
+
+    def attach(self, control: Any) -> Any:
+        self.control = control
+        if self.requested:
+            control.request_drain("shutdown")
+        return control
+
+    def request_drain(self) -> None:
+        self.requested = True
+        if self.control is not None:
+            self.control.request_drain("shutdown")
 
 
 def submit(run_id: Any, *, claimed: bool = False) -> concurrent.futures.Future:
@@ -55,53 +102,48 @@ def execute_claimed(run_id: Any) -> str | None:
     return submit(run_id, claimed=True).result()
 
 
-async def aexecute_run(run_id: Any) -> str | None:
-    """Claim and execute one run; returns its final status, or ``None`` if not claimed.
+async def aexecute_run(run_id: Any, *, drain: Drain | None = None) -> str | None:
+    """Claim and execute one run; returns its final status (``queued``: drained, given back),
+    or ``None`` if not claimed. ``drain``: to stop it at its step boundary.
 
     Never raises: a failing workflow marks the run and its thread ``error``.
     """
     try:
-        claimed = await threads.database(services.claim_run, run_id=run_id, worker=worker_name())
+        claimed = await _database_retrying(services.claim_run, run_id=run_id, worker=worker_name())
     except Exception:
         logger.exception("could not claim run %s", run_id)
         return None
     if not claimed:
         return None
-    return await aexecute_claimed(run_id)
+    return await aexecute_claimed(run_id, drain=drain)
 
 
-async def aexecute_claimed(run_id: Any) -> str | None:
-    """Execute a run this worker has claimed, then wake the thread's next queued run."""
+async def aexecute_claimed(run_id: Any, *, drain: Drain | None = None) -> str | None:
+    """Execute a run this worker has claimed, renewing its lease, then wake the thread's next
+    queued run."""
     try:
-        with Heartbeat(lambda: _renew_lease(run_id)):
-            return await _execute_claimed(run_id)
+        with leases.holding(run_id):
+            return await _execute_claimed(run_id, drain or Drain())
     except BaseException as exc:
         logger.exception("executor failed on run %s", run_id)
-        await threads.database(_give_up, run_id, exc)
+        try:
+            await _database_retrying(
+                services.give_up_run, run_id=run_id, error=f"{type(exc).__name__}: {exc}",
+                worker=worker_name(),
+            )
+        except Exception:
+            logger.exception("could not record the failure of run %s: its lease ends it", run_id)
         if not isinstance(exc, Exception):
             raise
         return None
     finally:
         try:
             await threads.database(_wake_next_of_thread, run_id)
+        except Exception:
+            logger.exception("could not look for the next run of run %s's thread", run_id)
         finally:
             # the checkpointer's I/O threads: drop broken or expired connections
             await threads.database(io_workers().run_everywhere, close_old_connections)
-
-
-def _renew_lease(run_id: Any) -> None:
-    try:
-        services.renew_run_lease(run_id=run_id, worker=worker_name())
-    finally:
-        connections.close_all()
-
-
-def _give_up(run_id: Any, exc: BaseException) -> None:
-    """Best effort: a run whose executor failed ends in ``error``."""
-    try:
-        services.give_up_run(run_id=run_id, error=f"{type(exc).__name__}: {exc}", worker=worker_name())
-    except Exception:
-        logger.exception("could not record the failure of run %s", run_id)
 
 
 def _wake_next_of_thread(run_id: Any) -> None:
@@ -171,15 +213,18 @@ async def _announce(
         logger.exception("a run_status_changed receiver failed on run %s", run.pk)
 
 
-async def _execute_claimed(run_id: Any) -> str:
+async def _execute_claimed(run_id: Any, drain: Drain) -> str:
     run = await threads.database(_load_run, run_id)
     thread = run.thread
     await _announce(run, Run.Status.RUNNING, thread_status=Run.Status.RUNNING)
+    adapter = None
     try:
         adapter, config, command = await threads.database(_prepare, run)
-        await _stream(run, adapter, command, config)
+        await _stream(run, adapter, command, config, drain.attach(adapter.run_control()))
         state = await threads.database(adapter.get_state, config)
     except Exception as exc:
+        if adapter is not None and isinstance(exc, adapter.drained):
+            return await _give_back(run)
         logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
         return await _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")
     if state.interrupts:
@@ -187,7 +232,14 @@ async def _execute_claimed(run_id: Any) -> str:
     return await _finish(run, Run.Status.SUCCESS, result=adapter.display(state.values), error="")
 
 
-async def _stream(run: Any, adapter: Any, command: Any, config: dict) -> None:
+async def _give_back(run: Any) -> str:
+    """A drained run goes back to the queue (its progress is checkpointed)."""
+    logger.info("run %s drained: back to the queue", run.pk)
+    await _database_retrying(services.requeue_run, run_id=run.pk, worker=worker_name())
+    return Run.Status.QUEUED
+
+
+async def _stream(run: Any, adapter: Any, command: Any, config: dict, control: Any) -> None:
     """Iterate the run's ``astream`` on this loop and send its chunks to the thread's group:
     live text through :class:`workflows.live.LiveText`, everything else as ``thread.chunk``."""
     group = run.thread.group_name
@@ -201,7 +253,7 @@ async def _stream(run: Any, adapter: Any, command: Any, config: dict) -> None:
         offload=threads.database,
     )
     async with text:
-        async for mode, chunk in adapter.astream(command, config, stream_mode=STREAM_MODES):
+        async for mode, chunk in adapter.astream(command, config, stream_mode=STREAM_MODES, control=control):
             if text.feed(mode, chunk):
                 continue
             seq += 1
@@ -213,10 +265,14 @@ async def _stream(run: Any, adapter: Any, command: Any, config: dict) -> None:
 
 async def _finish(run: Any, status: str, *, result: Any, error: str) -> str:
     """Record the run's outcome (one transaction), then announce it."""
-    fields = await threads.database(
-        services.finish_run, run_id=run.pk, status=status, result=result, error=error,
-        worker=worker_name(),
-    )
+    try:
+        fields = await _database_retrying(
+            services.finish_run, run_id=run.pk, status=status, result=result, error=error,
+            worker=worker_name(),
+        )
+    except (OperationalError, InterfaceError):
+        logger.exception("could not record the outcome of run %s: its lease ends it", run.pk)
+        return status
     if fields is not None:
         await _announce(run, status, thread_status=fields["status"], result=result, error=error)
     return status

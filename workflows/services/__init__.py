@@ -7,14 +7,15 @@
 """
 
 from .lifecycle import (
-    LEASE,
     claim_next_run,
     claim_run,
     finish_run,
     free_thread_owners,
     give_up_run,
-    renew_run_lease,
+    renew_run_leases,
+    requeue_run,
     requeue_stale_runs,
+    run_lease,
 )
 from .runs import (
     InterruptNotPending,
@@ -27,7 +28,6 @@ from .runs import (
 )
 
 __all__ = [
-    "LEASE",
     "InterruptNotPending",
     "InvalidResumeValue",
     "ResumeError",
@@ -37,8 +37,10 @@ __all__ = [
     "finish_run",
     "free_thread_owners",
     "give_up_run",
-    "renew_run_lease",
+    "renew_run_leases",
+    "requeue_run",
     "requeue_stale_runs",
+    "run_lease",
     "resume_run",
     "retry_run",
     "start_run",

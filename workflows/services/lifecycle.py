@@ -9,16 +9,22 @@ SQLite's IMMEDIATE transactions serialise writers). The claiming worker's name g
 is conditional on the run still being that worker's, so a run requeued behind a worker's back
 is never recorded twice.
 
+The lease lasts ``FLOWSITE_RUN_LEASE_SECONDS`` (20 s); the executing process renews it every
+``FLOWSITE_HEARTBEAT_SECONDS`` (5 s, ``workflows.execution.leases``), and any process's sweep
+requeues a run whose lease expired (:func:`requeue_stale_runs`), freeing its thread for the next
+worker: the run's lease is the one fact of who executes a thread.
+
 ``worker`` defaults to this process's name (``workflows.execution.processes.worker_name``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -27,19 +33,24 @@ from ..execution.processes import worker_name
 from ..models import Interrupt, Run, Thread
 
 __all__ = [
-    "LEASE",
     "claim_next_run",
     "claim_run",
     "finish_run",
     "free_thread_owners",
     "give_up_run",
-    "renew_run_lease",
+    "renew_run_leases",
+    "requeue_run",
     "requeue_stale_runs",
+    "run_lease",
 ]
 
 logger = logging.getLogger("workflows.executor")
 
-LEASE = timedelta(minutes=10)
+
+
+def run_lease() -> timedelta:
+    """How long a claim lasts without renewal: ``FLOWSITE_RUN_LEASE_SECONDS`` (default 20)."""
+    return timedelta(seconds=getattr(settings, "FLOWSITE_RUN_LEASE_SECONDS", 20))
 
 
 def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
@@ -58,7 +69,7 @@ def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
         return bool(
             Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
                 status=Run.Status.RUNNING, worker=worker or worker_name(), started_at=now,
-                lease_expires_at=now + LEASE,
+                lease_expires_at=now + run_lease(),
             )
         )
 
@@ -74,13 +85,34 @@ def claim_next_run(*, worker: str | None = None) -> Any | None:
     return None
 
 
-def renew_run_lease(*, run_id: Any, worker: str | None = None) -> bool:
-    """Extend ``worker``'s lease on its running run by ``LEASE`` from now; ``False`` when the run
-    is no longer that worker's."""
-    return bool(
-        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
-        .update(lease_expires_at=timezone.now() + LEASE)
-    )
+def renew_run_leases(*, run_ids: Iterable[Any], worker: str | None = None) -> int:
+    """Extend ``worker``'s leases on its running runs ``run_ids`` to ``run_lease()`` from now, in
+    one UPDATE; returns how many are still that worker's."""
+    run_ids = list(run_ids)
+    if not run_ids:
+        return 0
+    return Run.objects.filter(
+        pk__in=run_ids, status=Run.Status.RUNNING, worker=worker or worker_name()
+    ).update(lease_expires_at=timezone.now() + run_lease())
+
+
+def requeue_run(*, run_id: Any, worker: str | None = None) -> bool:
+    """Give ``worker``'s running run back to the queue (a drained run: it stopped at a step
+    boundary, its progress checkpointed), for any worker to continue. Returns whether it was
+    ``worker``'s."""
+    with transaction.atomic():
+        requeued = Run.objects.filter(
+            pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name()
+        ).update(status=Run.Status.QUEUED, worker="", lease_expires_at=None)
+        if requeued:
+            _free_thread_of(run_id)
+    return bool(requeued)
+
+
+def _free_thread_of(run_id: Any) -> None:
+    """The thread of a run given back is free: the runtime's hold on it (``Thread.run_owner``)
+    follows the run's lease."""
+    Thread.objects.filter(runs=run_id).exclude(run_owner="").update(run_owner="", run_lease_expires_at=None)
 
 
 _THREAD_STATUS = {
@@ -137,7 +169,8 @@ def give_up_run(*, run_id: Any, error: str, worker: str | None = None) -> bool:
 
 def requeue_stale_runs(*, is_gone: Callable[[str], bool]) -> list[Any]:
     """Requeue every running run whose lease expired or whose worker ``is_gone(worker)``, each
-    with a conditional update (a run renewed meanwhile stays). Returns their ids."""
+    with a conditional update (a run renewed meanwhile stays), and free its thread for the next
+    worker. Returns their ids."""
     now = timezone.now()
     requeued = []
     for run in Run.objects.filter(status=Run.Status.RUNNING).only("id", "worker", "lease_expires_at"):
@@ -145,8 +178,10 @@ def requeue_stale_runs(*, is_gone: Callable[[str], bool]) -> list[Any]:
             stale = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, worker=run.worker)
             if run.lease_expires_at:
                 stale = stale.filter(lease_expires_at=run.lease_expires_at)
-            if stale.update(status=Run.Status.QUEUED, worker="", lease_expires_at=None):
-                requeued.append(run.pk)
+            with transaction.atomic():
+                if stale.update(status=Run.Status.QUEUED, worker="", lease_expires_at=None):
+                    _free_thread_of(run.pk)
+                    requeued.append(run.pk)
     return requeued
 
 
