@@ -50,7 +50,7 @@ def counted_steps(monkeypatch, settings):
 class WorkerProcess:
     """``manage.py runworker flowsite.runs`` in a subprocess; its output goes to a file."""
 
-    def __init__(self, tmp_path: Path, name: str, **env: str) -> None:
+    def __init__(self, tmp_path: Path, name: str, host: str | None = None, **env: str) -> None:
         self.output = tmp_path / f"{name}.log"
         environ = {
             **os.environ,
@@ -64,12 +64,14 @@ class WorkerProcess:
             **env,
         }
         environ.pop("DATABASE_TEST_NAME", None)
+        command = [sys.executable, "manage.py", "runworker", "flowsite.runs"]
+        if host is not None:  # a machine of its own: a UTS namespace with that host name
+            command = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$0" "$@"', *command]
         with self.output.open("w") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "runworker", "flowsite.runs"],
-                cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT,
+                command, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT
             )
-        self.name_prefix = f"{socket.gethostname()}:{self.process.pid}:"
+        self.name_prefix = f"{host or socket.gethostname()}:{self.process.pid}:"
 
     def log(self) -> str:
         return self.output.read_text()
@@ -118,9 +120,32 @@ def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+def _other_host_or_skip() -> str:
+    """A host name for a worker on "another machine" (its own UTS namespace), if this one lets
+    us make one (root, ``unshare``)."""
+    try:
+        done = subprocess.run(["unshare", "--uts", "hostname", "gone-machine"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"cannot run a worker under another host name: {exc}")
+    if done.returncode != 0:
+        pytest.skip(f"cannot run a worker under another host name: {done.stderr.decode()}")
+    return "gone-machine"
+
+
 def test_a_killed_workers_runs_are_reclaimed_by_another_and_committed_tasks_ran_once(tmp_path):
+    """The killed worker ran on this host: the survivor's next sweep sees its pid gone."""
+    _kill_and_reclaim(tmp_path, first_host=None)
+
+
+def test_the_runs_of_a_worker_on_a_machine_gone_are_reclaimed_when_their_lease_expires(tmp_path):
+    """The killed worker ran under another host name: nothing tells the survivor it is gone but
+    its lease, no longer renewed (20 s), and the sweep (every 5 s)."""
+    _kill_and_reclaim(tmp_path, first_host=_other_host_or_skip())
+
+
+def _kill_and_reclaim(tmp_path: Path, *, first_host: str | None) -> None:
     _redis_or_skip()
-    first = WorkerProcess(tmp_path, "first")
+    first = WorkerProcess(tmp_path, "first", host=first_host)
     second = None
     try:
         first.wait_listening()
@@ -152,8 +177,9 @@ def test_a_killed_workers_runs_are_reclaimed_by_another_and_committed_tasks_ran_
             Thread.objects.get(pk=run.thread_id).status == Thread.Status.DONE for run in runs
         ), what="the threads to finish", worker=second)
         finished = time.monotonic() - killed
-        print(f"\nkill -9 on {connection.vendor}: runs reclaimed {reclaimed:.1f} s after the kill, "
-              f"threads done after {finished:.1f} s (lease 20 s, sweep every 5 s)")
+        where = "on another host" if first_host else "on this host"
+        print(f"\nkill -9 of a worker {where}, {connection.vendor}: runs reclaimed {reclaimed:.1f} s "
+              f"after the kill, threads done after {finished:.1f} s (lease 20 s, sweep every 5 s)")
     finally:
         first.stop()
         if second is not None:

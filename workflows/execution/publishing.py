@@ -48,35 +48,28 @@ def serving() -> bool:
 
 def send(channel: str, message: dict) -> None:
     """Send ``message`` (primitives only) to one channel (a worker consumer's) from any
-    non-loop thread; best effort, as :func:`group_send`."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        loop = _bound()
-        if loop is not None:
-            future = asyncio.run_coroutine_threadsafe(layer.send(channel, message), loop)
-            future.result(timeout=SEND_TIMEOUT)
-        else:
-            async_to_sync(layer.send)(channel, message)
-    except Exception:
-        logger.exception("could not send %s to %s", message.get("type"), channel)
+    non-loop thread."""
+    _send_from_thread("send", channel, message)
 
 
 def group_send(group: str, message: dict) -> None:
     """Send ``message`` (primitives only) to a channel-layer group from any non-loop thread."""
+    _send_from_thread("group_send", group, message)
+
+
+def _send_from_thread(method: str, to: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
+        call = getattr(layer, method)
         loop = _bound()
         if loop is not None:
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-            future.result(timeout=SEND_TIMEOUT)
+            asyncio.run_coroutine_threadsafe(call(to, message), loop).result(timeout=SEND_TIMEOUT)
         else:
-            async_to_sync(layer.group_send)(group, message)
+            async_to_sync(call)(to, message)
     except Exception:
-        logger.exception("could not send %s to %s", message.get("type"), group)
+        logger.exception("could not send %s to %s", message.get("type"), to)
 
 
 async def agroup_send(group: str, message: dict) -> None:

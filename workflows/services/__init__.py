@@ -6,42 +6,8 @@
   requeue.
 """
 
-from .lifecycle import (
-    claim_next_run,
-    claim_run,
-    finish_run,
-    free_thread_owners,
-    give_up_run,
-    renew_run_leases,
-    requeue_run,
-    requeue_stale_runs,
-    run_lease,
-)
-from .runs import (
-    InterruptNotPending,
-    InvalidResumeValue,
-    ResumeError,
-    ThreadNotRetryable,
-    resume_run,
-    retry_run,
-    start_run,
-)
+from . import lifecycle, runs
+from .lifecycle import *  # noqa: F403
+from .runs import *  # noqa: F403
 
-__all__ = [
-    "InterruptNotPending",
-    "InvalidResumeValue",
-    "ResumeError",
-    "ThreadNotRetryable",
-    "claim_next_run",
-    "claim_run",
-    "finish_run",
-    "free_thread_owners",
-    "give_up_run",
-    "renew_run_leases",
-    "requeue_run",
-    "requeue_stale_runs",
-    "run_lease",
-    "resume_run",
-    "retry_run",
-    "start_run",
-]
+__all__ = [*lifecycle.__all__, *runs.__all__]
