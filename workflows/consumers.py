@@ -21,6 +21,7 @@ Chunks are keyed by ``(run_id, seq)``; a duplicate is dropped.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -28,15 +29,21 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import live, registry
+from . import live, registry, truncation
 from .models import Thread
 
+logger = logging.getLogger("workflows.consumers")
 TEMPLATE = "workflows/thread.html"
 
 
-def chunk_events(message: dict[str, Any], entrypoint_name: str | None = None) -> list[dict]:
-    """Timeline entries for an ``updates`` chunk, shaped like ``selectors.thread_events``."""
-    chunk = message.get("chunk")
+def chunk_events(
+    message: dict[str, Any], entrypoint_name: str | None = None, thread_pk: Any = None
+) -> list[dict]:
+    """Timeline entries for an ``updates`` chunk, shaped like ``selectors.thread_events``; each
+    value at most ``FLOWSITE_MAX_PUSH_BYTES`` (``workflows.truncation``: an interrupt's links to
+    its stored value when ``thread_pk`` is given; a task's result is linked from the timeline
+    the page gets when the run's status changes)."""
+    chunk = truncation.shrink(message.get("chunk"))
     if not isinstance(chunk, dict):
         return []
     base = f"live-{message.get('run_id')}-{message.get('seq')}"
@@ -47,7 +54,10 @@ def chunk_events(message: dict[str, Any], entrypoint_name: str | None = None) ->
                 "id": f"{base}-{i}",
                 "kind": "interrupt",
                 "name": "Waiting for review",
-                "value": item.get("value") if isinstance(item, dict) else item,
+                "value": _linked(
+                    item.get("value") if isinstance(item, dict) else item,
+                    thread_pk, f"interrupt-{item.get('id')}" if isinstance(item, dict) else None,
+                ),
                 "at": now,
             }
             for i, item in enumerate(chunk["__interrupt__"] or [])
@@ -64,21 +74,32 @@ def chunk_events(message: dict[str, Any], entrypoint_name: str | None = None) ->
     ]
 
 
+def _linked(value: Any, thread_pk: Any, key: str | None) -> Any:
+    if thread_pk is None or key is None:
+        return value
+    return truncation.shrink(value, url=truncation.value_url(thread_pk, key))
+
+
 def progress_text(chunk: Any) -> str | None:
     """The human message of a custom chunk: ``{"progress": ...}``/``{"message": ...}`` or text."""
     if isinstance(chunk, str):
         return chunk
-    if isinstance(chunk, dict):
+    if isinstance(chunk, dict) and not truncation.is_truncated(chunk):
         for key in ("progress", "message", "status", "text"):
             if isinstance(chunk.get(key), str):
                 return chunk[key]
+            if truncation.is_truncated(chunk.get(key)):  # a shortened text
+                return chunk[key]["v"] + "…"
     return None
 
 
-def render_chunk(message: dict[str, Any], entrypoint_name: str | None = None) -> str:
-    """The HTML fragments for one ``thread.chunk`` message ("" when there is nothing to show)."""
+def render_chunk(
+    message: dict[str, Any], entrypoint_name: str | None = None, thread_pk: Any = None
+) -> str:
+    """The HTML fragments for one ``thread.chunk`` message ("" when there is nothing to show);
+    its values at most ``FLOWSITE_MAX_PUSH_BYTES`` each (``workflows.truncation``)."""
     if message.get("mode") == "custom":
-        chunk = message.get("chunk")
+        chunk = truncation.shrink(message.get("chunk"))  # not stored: no link
         context = {
             "entry_id": f"live-{message.get('run_id')}-{message.get('seq')}",
             "text": progress_text(chunk),
@@ -86,7 +107,7 @@ def render_chunk(message: dict[str, Any], entrypoint_name: str | None = None) ->
             "at": timezone.now(),
         }
         return render_to_string(f"{TEMPLATE}#live-progress", context)
-    events = chunk_events(message, entrypoint_name)
+    events = chunk_events(message, entrypoint_name, thread_pk)
     if not events:
         return ""
     return render_to_string(f"{TEMPLATE}#timeline-append", {"events": events})
@@ -127,9 +148,9 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if key in self.seen:
             return
         self.seen.add(key)
-        html = render_chunk(message, self.entrypoint_name)
+        html = render_chunk(message, self.entrypoint_name, self.thread_pk)
         if html:
-            await self.send(text_data=html)
+            await self.send_html(html)
 
     async def thread_text(self, message: dict[str, Any]) -> None:
         block, text = str(message.get("block")), str(message.get("text") or "")
@@ -150,9 +171,10 @@ class ThreadConsumer(AsyncWebsocketConsumer):
             if stored is None:
                 return  # the block has ended meanwhile
             partial = "live-block-append" if sent is None else "live-block"
-            html = render_to_string(f"{TEMPLATE}#{partial}", {"block": stored})
-            self.text_sent[block] = len(stored["text"])
-        await self.send(text_data=html)
+            shown = live.shown_blocks([stored])[0]  # its end, if it is long
+            html = render_to_string(f"{TEMPLATE}#{partial}", {"block": shown})
+            self.text_sent[block] = shown["length"]
+        await self.send_html(html)
 
     async def thread_text_end(self, message: dict[str, Any]) -> None:
         ended = [b for b in message.get("blocks") or () if self.text_sent.pop(str(b), None) is not None]
@@ -165,10 +187,27 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         await self.send_state()
 
     async def send_state(self) -> None:
-        html, blocks = await self.render_state()
+        """The page's state; its values shortened to ``FLOWSITE_MAX_PUSH_BYTES`` each, and if it
+        is still over ``FLOWSITE_MAX_FRAME_BYTES`` (many large values), to previews
+        (``FLOWSITE_PREVIEW_BYTES``); if even that is over, only the status."""
+        for limit in (truncation.max_push_bytes(), truncation.preview_bytes(), 0):
+            html, blocks = await self.render_state(limit)
+            if not html or truncation.fits_frame(html):
+                break
+            logger.warning("the state of thread %s is over the frame size with values of %s "
+                           "bytes", self.thread_pk, limit)
         if html:
-            self.text_sent = {b["id"]: len(b["text"]) for b in blocks}
+            self.text_sent = {b["id"]: b["length"] for b in blocks}
             await self.send(text_data=html)
+
+    async def send_html(self, html: str) -> None:
+        """Send a fragment, or if it is over ``FLOWSITE_MAX_FRAME_BYTES`` (a message not sent
+        through ``workflows.truncation``) the page's state instead, which is bounded."""
+        if truncation.fits_frame(html):
+            await self.send(text_data=html)
+        else:
+            logger.warning("a fragment for thread %s is over the frame size", self.thread_pk)
+            await self.send_state()
 
     # -- database --------------------------------------------------------------------------------
     @database_sync_to_async
@@ -185,14 +224,17 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         return thread.group_name, entrypoint_name
 
     @database_sync_to_async
-    def render_state(self) -> tuple[str, list[dict]]:
-        """The page's state partials, and the live text blocks they show."""
+    def render_state(self, limit: int) -> tuple[str, list[dict]]:
+        """The page's state partials with values of at most ``limit`` bytes (``0``: the status
+        alone), and the live text blocks they show."""
         from .views import thread_page_context
 
         thread = Thread.objects.select_related("created_by").filter(pk=self.thread_pk).first()
         if thread is None:
             return "", []
-        context = thread_page_context(thread)
+        if not limit:
+            return render_to_string(f"{TEMPLATE}#status", {"thread": thread}), []
+        context = thread_page_context(thread, limit=limit)
         return render_to_string(f"{TEMPLATE}#state", context), context["live_blocks"]
 
     @database_sync_to_async

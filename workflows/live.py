@@ -13,8 +13,10 @@ Other chunks (``updates``, other ``custom`` values) are left to the caller. Text
 every ``FLUSH_SECONDS`` (50 ms) each block's new text is stored, then sent to the thread's group
 as one ``thread.text`` message ``{"run_id", "block", "task", "offset", "text"}`` (``offset``: the
 block's length before this text, in code points, so a consumer can drop what it has and spot a
-gap). When a task finishes, its blocks end (``thread.text_end`` ``{"run_id", "blocks"}``): the
-durable timeline shows the task's result instead.
+gap); text written faster than that goes as several messages, each at most
+``FLOWSITE_MAX_PUSH_BYTES``, and a block shown whole shows its end (:func:`shown_blocks`). When
+a task finishes, its blocks end (``thread.text_end`` ``{"run_id", "blocks"}``): the durable
+timeline shows the task's result instead.
 
 Where the text so far is kept: Django's cache alias ``"live"`` (``live_blocks(thread_pk)`` reads
 it), so a browser that connects or reconnects mid-stream sees it whichever server process serves
@@ -35,6 +37,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.core.cache import caches
+
+from . import truncation
 
 logger = logging.getLogger("workflows.executor")
 
@@ -65,6 +69,17 @@ def store_blocks(thread_pk: Any, blocks: list[dict[str, Any]] | None) -> None:
         cache.delete(cache_key(thread_pk))
     else:
         cache.set(cache_key(thread_pk), {"blocks": blocks}, TTL)
+
+
+def shown_blocks(blocks: list[dict[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
+    """``blocks`` as a page shows them whole: each block's text at most its last ``limit`` bytes'
+    worth (``workflows.truncation.text_tail``), with ``skipped`` (the characters before it) and
+    ``length`` (the whole text's, what a consumer counts its appends from)."""
+    shown = []
+    for block in blocks:
+        skipped, tail = truncation.text_tail(block["text"], limit)
+        shown.append({**block, "text": tail, "skipped": skipped, "length": len(block["text"])})
+    return shown
 
 
 def block_id(key: str) -> str:
@@ -227,10 +242,14 @@ class LiveText:
             # stored before it is sent: whoever receives a message can read at least its text
             await self._store(self.public_blocks())
             for block, text in fresh:
-                await self.send({
-                    "type": "thread.text", "run_id": self.run_id, "block": block["id"],
-                    "task": block["task"], "offset": block["sent"] - len(text), "text": text,
-                })
+                offset = block["sent"] - len(text)
+                # a huge write goes as several messages, each under FLOWSITE_MAX_PUSH_BYTES
+                for piece in truncation.split_text(text):
+                    await self.send({
+                        "type": "thread.text", "run_id": self.run_id, "block": block["id"],
+                        "task": block["task"], "offset": offset, "text": piece,
+                    })
+                    offset += len(piece)
             if ended:
                 await self.send({"type": "thread.text_end", "run_id": self.run_id, "blocks": ended})
 

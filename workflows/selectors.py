@@ -118,3 +118,23 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             })
     events.sort(key=lambda e: (e["at"] is None, e["at"], _ORDER[e["kind"]]))
     return events
+
+
+def thread_value(thread: Thread, key: str) -> Any:
+    """One stored value of ``thread``, whole: ``key`` is ``"input"``, ``"result"`` or the id of
+    one of :func:`thread_events` (``"interrupt-<interrupt id>"``, ``"resume-<interrupt id>"``,
+    ``"ckpt-<checkpoint id>"``, ``"write-<pk>"``). Raises ``LookupError`` for any other key."""
+    if key == "input":
+        return thread.input
+    if key == "result":
+        return thread.result
+    kind, _, ident = key.partition("-")
+    if kind in ("interrupt", "resume"):
+        intr = Interrupt.objects.filter(thread=thread, interrupt_id=ident).first()
+        if intr is not None and (kind == "interrupt" or intr.resume_value is not None):
+            return intr.value if kind == "interrupt" else intr.resume_value
+        raise LookupError(key)
+    for event in thread_events(thread):
+        if event["id"] == key:
+            return event["value"]
+    raise LookupError(key)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("threads/<int:pk>/", views.thread_detail, name="thread"),
     path("threads/<int:pk>/retry/", views.thread_retry, name="retry"),
     path("threads/<int:pk>/history/", views.thread_history, name="history"),
+    path("threads/<int:pk>/values/<str:key>/", views.thread_value, name="value"),
 ]

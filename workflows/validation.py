@@ -8,7 +8,8 @@ validated or displayed), at most ``max_bytes`` as UTF-8 JSON. The checks walk th
 stack, never recursion, so a value nested 10,000 deep is refused, not a ``RecursionError``.
 
 Limits come from settings: ``FLOWSITE_MAX_JSON_DEPTH`` (default 64), ``FLOWSITE_MAX_INPUT_BYTES``
-and ``FLOWSITE_MAX_ANSWER_BYTES`` (default 256 KiB each).
+and ``FLOWSITE_MAX_ANSWER_BYTES`` (default 256 KiB each); a start form's fields are each checked
+against the input limit (:func:`fields_within`, the error on the field), then the input they make.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
 __all__ = [
     "JSONValueField",
     "check_json_value",
+    "fields_within",
     "loads",
     "max_answer_bytes",
     "max_depth",
@@ -110,10 +113,23 @@ def check_json_value(
         size = len(json.dumps(value, ensure_ascii=False, default=str).encode())
         if size > max_bytes:
             raise ValidationError(
-                "This value is too large: %(size)s bytes, at most %(limit)s.",
+                "This value is too large: %(size)s bytes, at most %(limit)s bytes (%(human)s).",
                 code="too_large",
-                params={"size": f"{size:,}", "limit": f"{max_bytes:,}"},
+                params={"size": f"{size:,}", "limit": f"{max_bytes:,}",
+                        "human": filesizeformat(max_bytes)},
             )
+
+
+def fields_within(form: forms.Form, max_bytes: int) -> bool:
+    """Check each cleaned field of a valid ``form`` with :func:`check_json_value` (``max_bytes``:
+    its JSON at most that many bytes, e.g. ``FLOWSITE_MAX_INPUT_BYTES`` for a start form); an
+    error goes on the field it is about (``form.add_error``). Returns whether none was found."""
+    for name, value in list(form.cleaned_data.items()):
+        try:
+            check_json_value(value, max_bytes=max_bytes)
+        except ValidationError as exc:
+            form.add_error(name, exc)
+    return not form.errors
 
 
 def loads(text: str, *, max_bytes: int | None = None) -> Any:
@@ -125,9 +141,9 @@ def loads(text: str, *, max_bytes: int | None = None) -> Any:
     """
     if max_bytes is not None and len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ValidationError(
-            "This value is too large: at most %(limit)s bytes.",
+            "This value is too large: at most %(limit)s bytes (%(human)s).",
             code="too_large",
-            params={"limit": f"{max_bytes:,}"},
+            params={"limit": f"{max_bytes:,}", "human": filesizeformat(max_bytes)},
         )
     try:
         value = json.loads(text)

@@ -3,6 +3,7 @@ the thread's checkpoint history (staff)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.contrib import messages
@@ -11,14 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import live, registry, selectors, services
+from . import live, registry, selectors, services, truncation, validation
 from .checkpointer import DjangoSaver
 from .models import Checkpoint, Interrupt, PendingWrite, Thread
 
@@ -36,17 +37,30 @@ def workflow_title(name: str) -> str:
         return name or "Workflow"
 
 
-def thread_page_context(thread: Thread) -> dict[str, Any]:
-    """What the thread page and its live updates render, read from the database."""
+def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str, Any]:
+    """What the thread page and its live updates render, read from the database. Each value is
+    at most ``limit`` bytes (default ``FLOWSITE_MAX_PUSH_BYTES``), shortened by
+    ``workflows.truncation.shrink`` with a link to its whole (:func:`thread_value`)."""
+    events = selectors.thread_events(thread)
+    for event in events:
+        url = truncation.value_url(thread.pk, event["id"])
+        event["value"] = truncation.shrink(event["value"], limit, url=url)
+        intr = event.get("interrupt")
+        if intr is not None and truncation.json_size(intr.value) > (limit or truncation.max_push_bytes()):
+            intr = event["interrupt"] = copy.copy(intr)  # a display copy: agent requests read it
+            intr.value = truncation.shrink(intr.value, limit, url=url)
+    live_blocks = live.live_blocks(thread.pk) if thread.status == Thread.Status.RUNNING else []
     return {
         "thread": thread,
         "workflow_title": workflow_title(thread.workflow),
-        "events": selectors.thread_events(thread),
+        "events": events,
+        "input": truncation.shrink(thread.input, limit, url=truncation.value_url(thread.pk, "input")),
+        "result": truncation.shrink(thread.result, limit, url=truncation.value_url(thread.pk, "result")),
         "pending": list(
             Interrupt.objects.pending().filter(thread=thread).order_by("created_at", "id")
         ),
         # the text model calls are writing now (kept in the "live" cache while it streams)
-        "live_blocks": live.live_blocks(thread.pk) if thread.status == Thread.Status.RUNNING else [],
+        "live_blocks": live.shown_blocks(live_blocks, limit),
     }
 
 
@@ -107,7 +121,7 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
     data: dict[str, Any] = {}
     if workflow.input_form is not None:
         form = workflow.input_form(request.POST, prefix=workflow.name)
-        if not form.is_valid():
+        if not form.is_valid() or not validation.fields_within(form, validation.max_input_bytes()):
             context = _list_context(request.user, bound=(workflow.name, form))
             return render(request, "workflows/list.html", context, status=400)
         data = form.cleaned_data
@@ -116,7 +130,10 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
             workflow=workflow.name, input=workflow.make_input(data), user=request.user
         )
     except (TypeError, ValueError) as exc:
-        messages.error(request, f"{workflow.title} could not start: {exc}")
+        if form is not None:  # beside the fields (e.g. the input as a whole is too large)
+            form.add_error(None, f"{workflow.title} could not start: {exc}")
+        else:
+            messages.error(request, f"{workflow.title} could not start: {exc}")
         context = _list_context(request.user, bound=(name, form))
         return render(request, "workflows/list.html", context, status=400)
     messages.success(request, f"Started {workflow.title}.")
@@ -128,6 +145,33 @@ def workflow_start(request: HtmxHttpRequest, name: str) -> HttpResponse:
 def thread_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     thread = viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
     return render(request, "workflows/thread.html", thread_page_context(thread))
+
+
+VALUE_LABELS = {"input": "Input", "result": "Result"}
+
+
+@require_GET
+@login_required
+def thread_value(request: HtmxHttpRequest, pk: int, key: str) -> HttpResponse:
+    """One stored value of a thread, whole (where a live page shows a value shortened by
+    ``workflows.truncation``): an HTML page, or the JSON itself with ``?format=json``. The
+    thread page's permission (``view_permission``); 404 for a key the thread has no value for."""
+    thread = viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
+    try:
+        value = selectors.thread_value(thread, key)
+    except LookupError:
+        raise Http404("This thread has no such value.") from None
+    if request.GET.get("format") == "json":
+        return JsonResponse(value, safe=False, json_dumps_params={"ensure_ascii": False})
+    context = {
+        "thread": thread,
+        "workflow_title": workflow_title(thread.workflow),
+        "key": key,
+        "label": VALUE_LABELS.get(key) or key.split("-", 1)[0].capitalize(),
+        "value": value,
+        "size": truncation.json_size(value),
+    }
+    return render(request, "workflows/value.html", context)
 
 
 @require_POST

@@ -31,6 +31,24 @@ def markdown(text: str) -> str:
 
 
 @register.filter
+def previewed(interrupt: Interrupt) -> Interrupt:
+    """A display copy of ``interrupt`` whose value is at most ``FLOWSITE_PREVIEW_BYTES``
+    (``workflows.truncation.shrink``: its keys and short values, the beginning of long ones,
+    a link to the whole), for an inbox card: never the whole payload."""
+    import copy
+
+    from workflows import truncation
+
+    limit = truncation.preview_bytes()
+    if truncation.json_size(interrupt.value) <= limit:
+        return interrupt
+    shown = copy.copy(interrupt)
+    url = truncation.value_url(interrupt.thread_id, f"interrupt-{interrupt.interrupt_id}")
+    shown.value = truncation.shrink(interrupt.value, limit, url=url)
+    return shown
+
+
+@register.filter
 def question_summary(interrupt: Interrupt, length: int = 140) -> str:
     """One line saying what ``interrupt`` asks: the tool calls of an agent request, else a
     summary of its value."""

@@ -35,6 +35,7 @@ def pages(thread, interrupt):
         reverse("workflows:thread", args=[thread.pk]),
         reverse("workflows:history", args=[thread.pk]),
         reverse("reviews:interrupt", args=[interrupt.pk]),
+        reverse("workflows:value", args=[thread.pk, f"interrupt-{interrupt.interrupt_id}"]),
     ]
 
 

@@ -15,6 +15,8 @@ import os
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from .. import truncation
+
 __all__ = ["SEND_TIMEOUT", "agroup_send", "bind_loop", "group_send", "send", "serving"]
 
 logger = logging.getLogger("workflows.executor")
@@ -53,8 +55,9 @@ def send(channel: str, message: dict) -> None:
 
 
 def group_send(group: str, message: dict) -> None:
-    """Send ``message`` (primitives only) to a channel-layer group from any non-loop thread."""
-    _send_from_thread("group_send", group, message)
+    """Send ``message`` (primitives only) to a channel-layer group from any non-loop thread;
+    each value in it at most ``FLOWSITE_MAX_PUSH_BYTES`` (``workflows.truncation``)."""
+    _send_from_thread("group_send", group, truncation.bounded_message(message))
 
 
 def _send_from_thread(method: str, to: str, message: dict) -> None:
@@ -74,10 +77,12 @@ def _send_from_thread(method: str, to: str, message: dict) -> None:
 
 async def agroup_send(group: str, message: dict) -> None:
     """:func:`group_send` for coroutines: on the server's loop when one is bound in this process
-    (the in-memory layer lives there), else on the running loop."""
+    (the in-memory layer lives there), else on the running loop. Values shortened as
+    :func:`group_send`'s."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = truncation.bounded_message(message)
     try:
         loop = _bound()
         if loop is not None and loop is not asyncio.get_running_loop():

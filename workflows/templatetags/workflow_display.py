@@ -30,6 +30,8 @@ def value_kind(value: Any) -> str:
     if isinstance(value, str):
         return "text" if "\n" in value or len(value) > 120 else "str"
     if isinstance(value, dict):
+        if value.get(TAG) == "truncated":  # workflows.truncation's marker
+            return "truncated"
         if TAG in value and "v" in value:
             return "tagged"
         return "dict" if value else "empty"
@@ -46,6 +48,8 @@ def show_value(value: Any, depth: int = 0) -> dict:
     context = {"value": value, "kind": kind, "depth": depth, "next_depth": depth + 1}
     if kind == "tagged":
         context.update(tag=value[TAG], value=value["v"])
+    if kind == "truncated":
+        context.update(preview=value.get("v") or "", size=value.get("bytes"), url=value.get("url"))
     if kind == "dict":  # not value.items in the template: a key "items" would shadow it
         context["entries"] = list(value.items())
     return context
