@@ -30,6 +30,10 @@ Environment variables:
 - ``FLOWSITE_MAX_INPUT_BYTES``, ``FLOWSITE_MAX_ANSWER_BYTES`` (default 262144 each: a workflow
   input, an answer, as UTF-8 JSON), ``FLOWSITE_MAX_JSON_DEPTH`` (default 64 levels of nesting):
   the bounds of ``workflows.validation``; beyond them a form error, nothing written.
+- ``FLOWSITE_MAX_PUSH_BYTES`` (default 65536: one value pushed over the channel layer or shown on
+  a live page), ``FLOWSITE_MAX_FRAME_BYTES`` (default 524288: one WebSocket message),
+  ``FLOWSITE_PREVIEW_BYTES`` (default 2048: a value on an inbox card): ``workflows.truncation``
+  shortens what is larger, with a link to the whole value.
 - ``FLOWSITE_CHAT_MODEL``: ``provider:model`` for the streaming essay example (default: a fake
   streaming chat model, offline).
 """
@@ -232,3 +236,7 @@ LOGGING = {
 FLOWSITE_MAX_JSON_DEPTH = int(os.environ.get("FLOWSITE_MAX_JSON_DEPTH", "64"))
 FLOWSITE_MAX_INPUT_BYTES = int(os.environ.get("FLOWSITE_MAX_INPUT_BYTES", str(256 * 1024)))
 FLOWSITE_MAX_ANSWER_BYTES = int(os.environ.get("FLOWSITE_MAX_ANSWER_BYTES", str(256 * 1024)))
+# What is pushed to browsers (workflows.truncation): under channels-redis' 1 MiB message limit.
+FLOWSITE_MAX_PUSH_BYTES = int(os.environ.get("FLOWSITE_MAX_PUSH_BYTES", str(64 * 1024)))
+FLOWSITE_MAX_FRAME_BYTES = int(os.environ.get("FLOWSITE_MAX_FRAME_BYTES", str(512 * 1024)))
+FLOWSITE_PREVIEW_BYTES = int(os.environ.get("FLOWSITE_PREVIEW_BYTES", str(2 * 1024)))

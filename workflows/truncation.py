@@ -104,7 +104,8 @@ def _marker(value: Any, size: int, limit: int, url: str | None) -> dict[str, Any
         except (TypeError, ValueError, RecursionError):
             text = "(nested too deeply to show)"
     room = max(0, limit - MARKER_OVERHEAD - len(url or ""))
-    marker = {TAG: TRUNCATED, "v": "", "bytes": size if size < TOO_LARGE else None, "url": url or ""}
+    known = size if size < TOO_LARGE else None
+    marker = {TAG: TRUNCATED, "v": "", "bytes": known, "url": url or ""}
     while True:  # quotes and control characters take more room escaped: cut again until it fits
         marker["v"] = _prefix(text, room)
         over = json_size(marker) - limit

@@ -37,25 +37,32 @@ def workflow_title(name: str) -> str:
         return name or "Workflow"
 
 
+def _value_url(thread: Thread, key: str) -> str:
+    return truncation.value_url(thread.pk, key)
+
+
 def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str, Any]:
     """What the thread page and its live updates render, read from the database. Each value is
     at most ``limit`` bytes (default ``FLOWSITE_MAX_PUSH_BYTES``), shortened by
     ``workflows.truncation.shrink`` with a link to its whole (:func:`thread_value`)."""
     events = selectors.thread_events(thread)
+    limit = limit or truncation.max_push_bytes()
     for event in events:
-        url = truncation.value_url(thread.pk, event["id"])
+        url = _value_url(thread, event["id"])
         event["value"] = truncation.shrink(event["value"], limit, url=url)
         intr = event.get("interrupt")
-        if intr is not None and truncation.json_size(intr.value) > (limit or truncation.max_push_bytes()):
+        if intr is not None and truncation.json_size(intr.value) > limit:
             intr = event["interrupt"] = copy.copy(intr)  # a display copy: agent requests read it
-            intr.value = truncation.shrink(intr.value, limit, url=url)
+            intr.value = truncation.shrink(
+                intr.value, limit, url=_value_url(thread, f"interrupt-{intr.interrupt_id}")
+            )
     live_blocks = live.live_blocks(thread.pk) if thread.status == Thread.Status.RUNNING else []
     return {
         "thread": thread,
         "workflow_title": workflow_title(thread.workflow),
         "events": events,
-        "input": truncation.shrink(thread.input, limit, url=truncation.value_url(thread.pk, "input")),
-        "result": truncation.shrink(thread.result, limit, url=truncation.value_url(thread.pk, "result")),
+        "input": truncation.shrink(thread.input, limit, url=_value_url(thread, "input")),
+        "result": truncation.shrink(thread.result, limit, url=_value_url(thread, "result")),
         "pending": list(
             Interrupt.objects.pending().filter(thread=thread).order_by("created_at", "id")
         ),

@@ -116,6 +116,28 @@ async def test_a_huge_live_text_write_goes_as_bounded_messages(settings):
     assert offsets == [sum(len(m["text"]) for m in pieces[:i]) for i in range(len(pieces))]
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_a_huge_live_block_shows_its_end_and_keeps_growing(
+    thread_factory, user_factory, fresh_layer
+):
+    thread = await sync_to_async(thread_factory)(status=Thread.Status.RUNNING)
+    await sync_to_async(live.store_blocks)(thread.pk, [{"id": "b1", "task": "write", "text": BIG}])
+    comm = await communicator(f"/ws/threads/{thread.pk}/", await sync_to_async(user_factory)())
+    assert (await comm.connect())[0]
+    state = await receive_frame(comm)
+    assert 'id="live-text-b1"' in state and "The end." in state and "The beginning" not in state
+    assert "characters before this" in state
+    # the browser has the whole block as far as offsets go: the next text is appended
+    await fresh_layer.group_send(thread.group_name, {
+        "type": "thread.text", "run_id": "r", "block": "b1", "task": "write",
+        "offset": len(BIG), "text": " More.",
+    })
+    html = await receive_frame(comm)
+    assert 'hx-swap-oob="beforeend:#live-text-b1"' in html and " More." in html
+    await comm.disconnect()
+    await sync_to_async(live.store_blocks)(thread.pk, None)
+
+
 # -- pages and sockets with a 1 MB interrupt value -----------------------------------------------
 @pytest.fixture
 def huge_interrupt(interrupt_factory, thread_factory):
@@ -129,7 +151,8 @@ def huge_interrupt(interrupt_factory, thread_factory):
 
 
 def value_url(interrupt):
-    return reverse("workflows:value", args=[interrupt.thread_id, f"interrupt-{interrupt.interrupt_id}"])
+    key = f"interrupt-{interrupt.interrupt_id}"
+    return reverse("workflows:value", args=[interrupt.thread_id, key])
 
 
 @pytest.mark.django_db
@@ -165,7 +188,8 @@ def test_the_value_page_shows_the_whole_value(reviewer_client, huge_interrupt):
     thread = interrupt.thread
     assert client.get(reverse("workflows:value", args=[thread.pk, "input"])).status_code == 200
     assert client.get(reverse("workflows:value", args=[thread.pk, "write-999"])).status_code == 404
-    assert client.get(reverse("workflows:value", args=[thread.pk, "resume-" + interrupt.interrupt_id])).status_code == 404
+    unanswered = reverse("workflows:value", args=[thread.pk, "resume-" + interrupt.interrupt_id])
+    assert client.get(unanswered).status_code == 404
 
 
 @pytest.mark.django_db
@@ -211,7 +235,9 @@ async def test_inbox_updates_with_a_huge_value_are_small_frames_and_the_socket_s
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_thread_socket_pushes_huge_values_shortened(huge_interrupt, user_factory, fresh_layer):
+async def test_thread_socket_pushes_huge_values_shortened(
+    huge_interrupt, user_factory, fresh_layer
+):
     interrupt = await sync_to_async(huge_interrupt)()
     thread = await sync_to_async(Thread.objects.get)(pk=interrupt.thread_id)
     comm = await communicator(f"/ws/threads/{thread.pk}/", await sync_to_async(user_factory)())
@@ -256,14 +282,15 @@ async def test_a_state_of_many_large_values_falls_back_to_previews(
             thread_id=interrupt.thread_id, interrupt_id=f"i{_}", checkpoint_id="c", task_id=f"t{_}",
             value={"text": BIG},
         )
-    comm = await communicator(f"/ws/threads/{interrupt.thread_id}/", await sync_to_async(user_factory)())
+    user = await sync_to_async(user_factory)()
+    comm = await communicator(f"/ws/threads/{interrupt.thread_id}/", user)
     assert (await comm.connect())[0]
     state = await receive_frame(comm)
     assert size(state) < 100_000 and value_url(interrupt) in state
     await comm.disconnect()
 
 
-# -- the repro: a 1 MB section on the parallel-review start form -----------------------------
+# -- the repro: a 1 MB section on the parallel-review start form --------------------------
 def start_form(client, sections):
     data = {"parallel-review-title": "Plan", "parallel-review-sections": sections}
     return client.post(reverse("workflows:start", args=["parallel-review"]), data)
@@ -273,7 +300,8 @@ def start_form(client, sections):
 def test_a_1mb_section_is_a_form_error_naming_the_limit(reviewer_client):
     response = start_form(reviewer_client(), "Goals: " + "x" * MiB)
     assert response.status_code == 400
-    form = response.context["entries"][[e["workflow"].name for e in response.context["entries"]].index("parallel-review")]["form"]
+    entries = response.context["entries"]
+    (form,) = [e["form"] for e in entries if e["workflow"].name == "parallel-review"]
     assert "sections" in form.errors
     assert "at most 262,144 bytes (256.0\xa0KB)" in form.errors["sections"][0]
     assert "at most 262,144 bytes" in response.content.decode()
