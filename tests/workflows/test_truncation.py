@@ -13,7 +13,8 @@ from channels.layers import get_channel_layer
 from django.urls import reverse
 
 from tests.workflows.test_consumers import communicator
-from workflows import executor, live, services, truncation
+from workflows import live, services, truncation
+from workflows.execution import running
 from workflows.models import Interrupt, Run, Thread
 
 MiB = 1024 * 1024
@@ -324,7 +325,7 @@ async def test_a_workflow_that_makes_a_huge_interrupt_keeps_every_page_working(
     await receive_frame(thread_socket)
     await receive_frame(inbox_socket)
 
-    assert await executor.aexecute_run(run.pk) == Run.Status.INTERRUPTED
+    assert await running.aexecute_run(run.pk) == Run.Status.INTERRUPTED
     frames = []
     while "badge-interrupted" not in (frames[-1] if frames else ""):
         frames.append(await receive_frame(thread_socket))
