@@ -2,8 +2,20 @@
 
 Environment variables:
 - ``DATABASE_URL``: database (default: the SQLite file ``var/db.sqlite3``); ``postgres://...`` uses psycopg 3.
-- ``REDIS_URL``: when set, Channels uses ``channels-redis`` and the ``live`` cache Redis; otherwise
-  the in-memory layer and a database cache table (``manage.py createcachetable``).
+- PostgreSQL connections come from Django's psycopg pool (``CONN_MAX_AGE`` 0): per process
+  ``FLOWSITE_DB_POOL_MIN_SIZE`` (default 2) to ``FLOWSITE_DB_POOL_MAX_SIZE`` (default 10)
+  connections; a thread that finds them all busy waits ``FLOWSITE_DB_POOL_TIMEOUT`` seconds
+  (default 10) for one, then gets ``OperationalError``.
+- ``REDIS_URL``: when set, Channels uses ``channels-redis`` (``flowsite.channel_layer``) and the
+  ``live`` cache Redis; otherwise the in-memory layer and a database cache table
+  (``manage.py createcachetable``). Their Redis clients, per process:
+  ``FLOWSITE_REDIS_SOCKET_TIMEOUT`` (seconds, default 30; must exceed channels-redis' 5 s blocking
+  read), ``FLOWSITE_REDIS_CONNECT_TIMEOUT`` (5), ``FLOWSITE_REDIS_MAX_CONNECTIONS`` (50 per pool;
+  callers wait up to ``FLOWSITE_REDIS_POOL_TIMEOUT``, 10 s, for a free one),
+  ``FLOWSITE_REDIS_HEALTH_CHECK_INTERVAL`` (15 s); the channel layer's
+  ``FLOWSITE_CHANNEL_CAPACITY`` (100 messages waiting per channel), ``FLOWSITE_CHANNEL_EXPIRY``
+  (60 s a message waits), ``FLOWSITE_CHANNEL_GROUP_EXPIRY`` (86400 s a group membership lasts),
+  ``FLOWSITE_CHANNEL_PREFIX`` (``asgi``: several sites on one Redis need their own).
 - ``DEBUG``: ``1`` turns it on; off unless set to ``1`` (``0`` or unset), anything else is an error.
 - ``SECRET_KEY``: required when ``DEBUG`` is off (``ImproperlyConfigured`` otherwise); with
   ``DEBUG`` on a fixed development key is used when it is unset.
@@ -54,6 +66,28 @@ def _env_flag(name: str, default: bool) -> bool:
     if value not in ("0", "1", ""):
         raise ImproperlyConfigured(f"{name} must be 1 (on) or 0 (off), not {value!r}.")
     return value == "1"
+
+
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name) or str(default)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    return number
+
+
+def _env_float(name: str, default: float, *, above: float = 0.0) -> float:
+    value = os.environ.get(name) or str(default)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
+    if not number > above:
+        raise ImproperlyConfigured(f"{name} must be more than {above:g}, not {value}.")
+    return number
 
 
 def _env_list(name: str, default: str = "") -> list[str]:
@@ -154,6 +188,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's psycopg pool (psycopg_pool): each process holds at most max_size connections,
+    # whatever its thread count; a thread's connection goes back to the pool when Django closes
+    # it (end of a request, of a consumer's database call, of an executor call), so no
+    # persistent per-thread connections (Django refuses CONN_MAX_AGE with a pool).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    _pool = {
+        "min_size": _env_int("FLOWSITE_DB_POOL_MIN_SIZE", 2),
+        "max_size": _env_int("FLOWSITE_DB_POOL_MAX_SIZE", 10, minimum=1),
+        # seconds a thread waits for a free connection before OperationalError (PoolTimeout)
+        "timeout": _env_float("FLOWSITE_DB_POOL_TIMEOUT", 10.0),
+    }
+    if _pool["min_size"] > _pool["max_size"]:
+        raise ImproperlyConfigured("FLOWSITE_DB_POOL_MIN_SIZE must not exceed FLOWSITE_DB_POOL_MAX_SIZE.")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool
+
 if os.environ.get("DATABASE_TEST_NAME"):
     # several checkouts testing at once on one PostgreSQL server each need their own test database
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["DATABASE_TEST_NAME"]
@@ -161,11 +211,31 @@ if os.environ.get("DATABASE_TEST_NAME"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL")
+# Redis clients (the channel layer and the live cache), per process: socket timeouts in seconds
+# (the read one longer than channels-redis' 5 s blocking read: flowsite.channel_layer), a
+# bounded pool whose callers wait up to FLOWSITE_REDIS_POOL_TIMEOUT for a free connection, and
+# a PING before using a connection idle for FLOWSITE_REDIS_HEALTH_CHECK_INTERVAL.
+REDIS_OPTIONS = {
+    "socket_timeout": _env_float("FLOWSITE_REDIS_SOCKET_TIMEOUT", 30.0),
+    "socket_connect_timeout": _env_float("FLOWSITE_REDIS_CONNECT_TIMEOUT", 5.0),
+    "max_connections": _env_int("FLOWSITE_REDIS_MAX_CONNECTIONS", 50, minimum=2),
+    "timeout": _env_float("FLOWSITE_REDIS_POOL_TIMEOUT", 10.0),
+    "health_check_interval": _env_int("FLOWSITE_REDIS_HEALTH_CHECK_INTERVAL", 15),
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "flowsite.channel_layer.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, **REDIS_OPTIONS}],
+                "prefix": os.environ.get("FLOWSITE_CHANNEL_PREFIX") or "asgi",
+                # messages waiting per channel (a slow WebSocket's), and how long they wait
+                "capacity": _env_int("FLOWSITE_CHANNEL_CAPACITY", 100, minimum=1),
+                "expiry": _env_int("FLOWSITE_CHANNEL_EXPIRY", 60, minimum=1),
+                # seconds a group membership lasts (a socket in the group for longer is dropped
+                # from it; at least the longest a thread page stays open)
+                "group_expiry": _env_int("FLOWSITE_CHANNEL_GROUP_EXPIRY", 86400, minimum=1),
+            },
         }
     }
 else:
@@ -176,7 +246,11 @@ else:
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "live": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"pool_class": "redis.BlockingConnectionPool", **REDIS_OPTIONS},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "flowsite_live_text"}
     ),

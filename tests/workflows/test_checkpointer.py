@@ -4,26 +4,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
+from tests.servers import ROOT, database_url
 from tests.workflows.crossproc_workflow import crossproc_essay
 from workflows import Command, DjangoSaver, entrypoint, interrupt, task
 from workflows.models import Checkpoint, Interrupt, PendingWrite, Thread
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def database_url() -> str:
-    """A URL naming the database this test runs on (the test database)."""
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    user = s.get("USER") or "postgres"
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,6 +23,7 @@ __all__ = [
     "IOWorkers",
     "PerProcess",
     "TaskFuture",
+    "after_each_call",
     "in_event_loop",
     "io_workers",
     "run_coroutine",
@@ -98,9 +99,37 @@ class Heartbeat:
 LEASE_RENEWAL_SECONDS = 60.0
 _beats = PerProcess(lambda: _Beats(LEASE_RENEWAL_SECONDS))
 
-_worker_pool = PerProcess(
-    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="workflows")
-)
+_after_call: list[Callable[[], Any]] = []
+
+
+def after_each_call(fn: Callable[[], Any]) -> None:
+    """Have ``fn()`` run on the runtime's threads (the worker pool's, the I/O threads) after
+    each call they run, whatever its outcome; a failing ``fn`` is logged, never raised. Django
+    registers ``close_old_connections`` (``workflows.apps``): a thread's database connection
+    goes back to the connection pool instead of staying with an idle thread."""
+    if fn not in _after_call:
+        _after_call.append(fn)
+
+
+def _releasing(fn: Callable, args: tuple, kwargs: dict) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        for after in _after_call:
+            try:
+                after()
+            except Exception:
+                logger.exception("after-call hook %r failed", after)
+
+
+class _ReleasingPool(concurrent.futures.ThreadPoolExecutor):
+    """A thread pool that runs the :func:`after_each_call` hooks after each call."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        return super().submit(_releasing, fn, args, kwargs)
+
+
+_worker_pool = PerProcess(lambda: _ReleasingPool(max_workers=256, thread_name_prefix="workflows"))
 
 
 def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
@@ -110,11 +139,12 @@ def worker_pool() -> concurrent.futures.ThreadPoolExecutor:
 
 class IOWorkers:
     """Single-thread executors for checkpointer I/O, chosen by thread id: the writes of one
-    thread stay in order, and a database checkpointer holds at most ``size`` connections."""
+    thread stay in order, and a database checkpointer holds at most ``size`` connections (each
+    given back after each call by the :func:`after_each_call` hooks)."""
 
     def __init__(self, size: int = 4) -> None:
         self.executors = [
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"workflows-io-{i}")
+            _ReleasingPool(1, thread_name_prefix=f"workflows-io-{i}")
             for i in range(size)
         ]
 
