@@ -121,6 +121,7 @@ async def clients_on_two_servers(servers, path, cookie, layer, group):
 
     await asyncio.gather(*(lis.ws.close() for lis in listeners))  # everyone leaves at once
     await asyncio.gather(*(lis.reader for lis in listeners))
+    await layer.close_pools()
     return listeners
 
 
