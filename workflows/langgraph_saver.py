@@ -25,7 +25,9 @@ pending interrupts of older ones (smaller ids) cancelled (the graph moved on wit
 
 Every method runs its queries on the runtime's few I/O threads (``workflows.runtime.pool.
 io_workers``, one per thread id), so LangGraph's background threads and event loops never hold
-database connections of their own. As with ``DjangoSaver``, a caller inside
+database connections of their own; a caller outside a transaction gives its pooled connection
+back before it waits on them (:func:`release_pooled_connections`), so that waiters never hold
+the whole connection pool. As with ``DjangoSaver``, a caller inside
 ``transaction.atomic()`` does not see its own uncommitted rows through this saver.
 Requires the ``agents`` extra (langgraph).
 """
@@ -37,7 +39,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -60,6 +62,17 @@ __all__ = ["LangGraphDjangoSaver"]
 PRUNE_STRATEGIES = ("keep_latest", "delete")
 _DISPLAY = FlowsiteSerializer()  # writes the readable JSON text of data / value
 _IO_PREFIX = "workflows-io-"
+
+
+def release_pooled_connections() -> None:
+    """Give this thread's pooled database connections back to their pool (Django's psycopg
+    pool) unless a transaction is open on them; the next query takes one again. For a thread
+    about to wait on another thread that needs a connection: were every pooled connection held
+    by such waiters, the pool would be exhausted until its timeout. Connections without a pool
+    (SQLite) stay open."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and getattr(conn, "pool", None) and not conn.in_atomic_block:
+            conn.close()
 
 
 def _hidden_channel(name: str, value: Any) -> bool:
@@ -102,6 +115,7 @@ class LangGraphDjangoSaver(BaseCheckpointSaver[str]):
     def _io(self, key: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         if threading.current_thread().name.startswith(_IO_PREFIX):
             return fn(*args, **kwargs)  # already on one: never wait on a sibling
+        release_pooled_connections()
         return io_workers().submit(key, lambda: fn(*args, **kwargs)).result()
 
     async def _aio(self, key: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:

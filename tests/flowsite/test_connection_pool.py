@@ -117,3 +117,23 @@ def test_a_burst_of_requests_and_runs_never_holds_more_connections_than_the_pool
         assert statuses.count(200) == 40, statuses
     assert sampler.samples > 10 and sampler.peak >= 1  # it saw the server's connections
     assert sampler.peak <= MAX_SIZE, f"{sampler.peak} connections at once, the pool has {MAX_SIZE}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_thread_about_to_wait_on_the_io_threads_gives_its_pooled_connection_back():
+    """``LangGraphDjangoSaver`` calls from a thread holding a connection release it first
+    (outside a transaction), so waiters on the I/O threads never hold the whole pool."""
+    from django.db import transaction
+
+    from workflows.langgraph_saver import release_pooled_connections
+
+    connection.ensure_connection()
+    with transaction.atomic():
+        release_pooled_connections()
+        assert connection.connection is not None  # a transaction keeps its connection
+    release_pooled_connections()
+    if connection.vendor == "postgresql":
+        assert connection.connection is None
+        assert Thread.objects.count() == 0  # the next query takes one again
+    else:
+        assert connection.connection is not None  # no pool: nothing to give back
