@@ -48,9 +48,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def daphne(tmp_path: Path, env: dict[str, str], *, name: str = "server") -> Iterator[Server]:
+def daphne(
+    tmp_path: Path, env: dict[str, str], *, name: str = "server", args: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """Run ``daphne flowsite.asgi:application`` on a free loopback port with the test run's
-    environment, the test database and ``env``; wait until it answers HTTP; stop it (SIGTERM,
+    environment, the test database and ``env`` (``args``: more Daphne options); wait until it answers HTTP; stop it (SIGTERM,
     then SIGKILL) on exit."""
     port = free_port()
     log_path = tmp_path / f"{name}.log"
@@ -65,7 +67,8 @@ def daphne(tmp_path: Path, env: dict[str, str], *, name: str = "server") -> Iter
     full_env.pop("DATABASE_TEST_NAME", None)  # DATABASE_URL names the test database already
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "flowsite.asgi:application"],
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args,
+             "flowsite.asgi:application"],
             cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
         )
     server = Server(process, port, log_path)

@@ -101,7 +101,7 @@ class Listener:
 
 async def clients_on_two_servers(servers, path, cookie, layer, group):
     listeners = [Listener(f"{servers[i % 2].ws_url}{path}", cookie) for i in range(CLIENTS)]
-    opening = asyncio.Semaphore(20)
+    opening = asyncio.Semaphore(10)
 
     async def open_one(listener: Listener) -> None:
         async with opening:
@@ -139,7 +139,9 @@ def test_200_websockets_on_one_thread_across_two_servers_idle_then_all_get_a_bro
            "FLOWSITE_EXECUTOR": "external"}
     layer = RedisChannelLayer(hosts=[{"address": REDIS_URL, "socket_timeout": 30}], prefix=prefix)
     try:
-        with daphne(tmp_path, env, name="a") as a, daphne(tmp_path, env, name="b") as b:
+        # a loaded machine may take longer than Daphne's 5 s to accept a socket
+        args = ("--websocket_connect_timeout", str(int(LIVE)))
+        with daphne(tmp_path, env, name="a", args=args) as a, daphne(tmp_path, env, name="b", args=args) as b:
             listeners = asyncio.run(
                 clients_on_two_servers((a, b), f"/ws/threads/{thread.pk}/", cookie, layer, thread.group_name)
             )
