@@ -318,7 +318,7 @@ class InboxFilterForm(ReviewFilterForm):
     sort = forms.ChoiceField(
         label="Order",
         required=False,
-        choices=[("", "Oldest first"), ("newest", "Newest first")],
+        choices=[("", "Oldest first"), ("newest", "Newest first"), ("due", "Due first")],
     )
 
 
@@ -344,4 +344,6 @@ class AuditFilterForm(ReviewFilterForm):
             (str(user.pk), user.get_username())
             for user in users.order_by(get_user_model().USERNAME_FIELD)
         ]
+        if Decision.objects.filter(user__isnull=True).exists():  # the system decided too
+            self.fields["user"].choices += [("system", Decision.By.DEADLINE.label)]
         self.fields["kind"].choices = [("", "Every decision"), *Decision.Kind.choices]

@@ -20,7 +20,18 @@ class Decision(models.Model):
     Written in the same transaction as the resume (``reviews.services.answer_interrupt``): a
     resumed run always has its decision, and a decision always its run. ``Command(resume=...)``
     cannot carry identity, so this row is where it lives.
+
+    The audit outlives its data: deleting a thread (or an interrupt) keeps its decisions, with
+    ``interrupt`` set to NULL and what the audit shows of it copied here when the decision is
+    written (``workflow``, ``thread_key``, ``interrupt_key``, ``question``). A decision of the
+    system (a deadline's default answer) has no ``user`` and ``by`` says why.
     """
+
+    class By(models.TextChoices):
+        """Who decided: a reviewer (``user``), or the system when a deadline ran out."""
+
+        REVIEWER = "reviewer", "Reviewer"
+        DEADLINE = "deadline", "System (deadline)"
 
     class Kind(models.TextChoices):
         """What the reviewer decided. On a proposal (an agent's tool call, a prefilled form):
@@ -37,11 +48,32 @@ class Decision(models.Model):
         MIXED = "mixed", "Mixed"
 
     interrupt = models.ForeignKey(
-        "workflows.Interrupt", on_delete=models.CASCADE, related_name="decisions"
+        "workflows.Interrupt",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="decisions",
+        help_text="Empty once the thread was deleted; the fields below keep what it was.",
     )
     # PROTECT: an audit row must not lose its author; deactivate users instead of deleting them.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="review_decisions",
+        help_text="The reviewer; empty for a decision of the system.",
+    )
+    by = models.CharField(max_length=16, choices=By, default=By.REVIEWER)
+    workflow = models.CharField(max_length=200, blank=True, help_text="The thread's workflow.")
+    thread_key = models.CharField(
+        max_length=255, blank=True, help_text="The thread's thread_id (LangGraph's)."
+    )
+    interrupt_key = models.CharField(
+        max_length=32, blank=True, help_text="The interrupt's interrupt_id."
+    )
+    question = models.CharField(
+        max_length=300, blank=True, help_text="A summary of the interrupt's value."
     )
     kind = models.CharField(max_length=16, choices=Kind)
     value = models.JSONField(null=True, blank=True, help_text="The resume value sent to the run.")
@@ -63,15 +95,31 @@ class Decision(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("answer_interrupt", "Can answer interrupts (resume paused workflows)")]
-        indexes = [models.Index(fields=["user", "-created_at"], name="decision_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="decision_user_recent"),
+            models.Index(fields=["workflow", "-created_at"], name="decision_workflow_recent"),
+        ]
         constraints = [
             # An interrupt is answered once; the database says no to a second answer even if
             # two requests got past the service's conditional update.
             models.UniqueConstraint(fields=["interrupt"], name="one_decision_per_interrupt"),
+            # a reviewer's decision has its reviewer, the system's has none
+            models.CheckConstraint(
+                condition=models.Q(by="reviewer", user__isnull=False)
+                | (~models.Q(by="reviewer") & models.Q(user__isnull=True)),
+                name="decision_author",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} by {self.user} on interrupt {self.interrupt_id}"
+        return f"{self.get_kind_display()} by {self.decided_by} on interrupt {self.interrupt_key}"
+
+    @property
+    def decided_by(self) -> str:
+        """The reviewer's username, or ``"System (deadline)"``."""
+        if self.user_id is not None:
+            return self.user.get_username()
+        return self.get_by_display()
 
 
 class DecisionAction(models.Model):
@@ -94,6 +142,21 @@ class DecisionAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name} (action {self.position + 1})"
+
+
+class Escalation(models.Model):
+    """An interrupt handed to a Django group because its deadline passed (``on_deadline=
+    Escalate(group=...)``): it stays pending, the inbox shows whom it went to, and the sweep
+    does not escalate it twice. ``reviews.services.escalate``."""
+
+    interrupt = models.OneToOneField(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="escalation"
+    )
+    group = models.CharField(max_length=150, help_text="The Django group's name.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"interrupt {self.interrupt_id} escalated to {self.group}"
 
 
 class ClaimQuerySet(models.QuerySet):

@@ -20,7 +20,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -38,6 +38,8 @@ MINE = "mine"
 UNCLAIMED = "unclaimed"
 OLDEST = "oldest"
 NEWEST = "newest"
+DUE = "due"
+SYSTEM = "system"
 
 
 def search_filter(text: str, *fields: str) -> Q:
@@ -93,7 +95,9 @@ def inbox_interrupts(
     sort: str = OLDEST,
     now: datetime | None = None,
 ) -> QuerySet[Interrupt]:
-    """Pending interrupts, longest-waiting first (``sort="newest"``: newest first).
+    """Pending interrupts, longest-waiting first (``sort="newest"``: newest first;
+    ``sort="due"``: soonest deadline first, those without one last, on the ``interrupt_pending_due``
+    index).
 
     ``workflow`` keeps one workflow's; ``claim="mine"`` those ``user`` holds an unexpired claim
     on, ``claim="unclaimed"`` those nobody does; ``q`` searches the payload and the thread's
@@ -112,8 +116,11 @@ def inbox_interrupts(
         interrupts = interrupts.filter(Exists(active.filter(user=user)))
     elif claim == UNCLAIMED:
         interrupts = interrupts.filter(~Exists(active))
-    order = ["-created_at", "-id"] if sort == NEWEST else ["created_at", "id"]
-    return interrupts.order_by(*order)
+    if sort == DUE:
+        order = [F("deadline_at").asc(nulls_last=True), "id"]
+    else:
+        order = ["-created_at", "-id"] if sort == NEWEST else ["created_at", "id"]
+    return interrupts.select_related("escalation").order_by(*order)
 
 
 def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decision]:
@@ -124,23 +131,26 @@ def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decis
         .prefetch_related("actions")
     )
     if workflow:
-        decisions = decisions.filter(interrupt__thread__workflow=workflow)
+        decisions = decisions.filter(workflow=workflow)
     if q:
         decisions = decisions.filter(interrupt__in=matching_interrupts(q))
     return decisions.order_by("-created_at", "-id")
 
 
 def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet[Decision]:
-    """Every decision, newest first; ``user`` (a user's pk), ``workflow`` and ``kind`` filter.
-    ``kind`` matches a decision of that kind or with an action decided so (a batch in which
-    one tool call was edited is found under "edit")."""
+    """Every decision, newest first, those of deleted threads included; ``user`` (a user's pk,
+    or ``"system"`` for the system's decisions), ``workflow`` and ``kind`` filter. ``kind``
+    matches a decision of that kind or with an action decided so (a batch in which one tool
+    call was edited is found under "edit")."""
     decisions = Decision.objects.select_related(
         "user", "interrupt__thread", "run"
     ).prefetch_related("actions")
-    if user:
+    if user == SYSTEM:
+        decisions = decisions.filter(user__isnull=True)
+    elif user:
         decisions = decisions.filter(user_id=user)
     if workflow:
-        decisions = decisions.filter(interrupt__thread__workflow=workflow)
+        decisions = decisions.filter(workflow=workflow)
     if kind:
         decided = DecisionAction.objects.filter(decision=OuterRef("pk"), kind=kind)
         decisions = decisions.filter(Q(kind=kind) | Exists(decided))

@@ -4,6 +4,9 @@
 * ``claim_interrupt`` / ``release_claim``: a reviewer's lease on an interrupt (``Claim``), so
   two people do not review the same item. While the lease lasts only its holder may answer;
   it ends when they answer, release it, or it runs out (``Claim.LEASE``, ten minutes).
+* ``apply_deadlines``: what the periodic sweep does with interrupts whose ``deadline_at``
+  passed (``workflows.deadlines``): a default answer through ``answer_interrupt`` as the
+  system's decision, or an escalation to a group (``escalate``).
 
 Correctness under concurrency comes from the database: the interrupt's row is locked first
 (``select_for_update`` on PostgreSQL; SQLite's ``IMMEDIATE`` transactions serialize writers),
@@ -13,29 +16,40 @@ second claim outright.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from workflows import registry
 from workflows import services as workflow_services
+from workflows.deadlines import Default, Escalate
 from workflows.execution import publishing
 from workflows.models import Interrupt, Run
 
 from .consumers import GROUP as INBOX_GROUP
-from .models import Claim, Decision, DecisionAction
+from .models import Claim, Decision, DecisionAction, Escalation
 from .permissions import missing_answer_permissions
+from .templatetags.reviews_tags import question_summary
 
 __all__ = [
     "ClaimNotHeld",
     "ClaimedByOther",
     "NotAllowed",
     "answer_interrupt",
+    "apply_deadlines",
     "claim_interrupt",
+    "escalate",
     "release_claim",
 ]
+
+logger = logging.getLogger("reviews.deadlines")
+DEADLINE_BATCH = 100  # interrupts handled per sweep (the rest wait for the next one)
 
 
 class NotAllowed(PermissionDenied):
@@ -106,8 +120,13 @@ def answer_interrupt(
     decision: str,
     diff: dict | None = None,
     actions: Sequence[Mapping[str, Any]] = (),
+    by: str = Decision.By.REVIEWER,
 ) -> Run:
     """Resume ``interrupt``'s thread with ``value`` and record ``user``'s decision.
+
+    ``by`` is who decides: a reviewer (``user``), or ``Decision.By.DEADLINE`` with
+    ``user=None`` for the system's default answer when a deadline ran out (no permission to
+    check, and it overrides a reviewer's claim; ``apply_deadlines``).
 
     ``decision`` is a ``Decision.Kind`` value; ``diff`` an edit's changes per argument
     (``{"name": {"old": ..., "new": ...}}``); ``actions`` the decision on each action of an
@@ -127,16 +146,32 @@ def answer_interrupt(
     for kind in [decision, *(action["kind"] for action in actions)]:
         if kind not in Decision.Kind.values:
             raise ValueError(f"Unknown decision {kind!r}; expected one of {Decision.Kind.values}")
-    _check_can_answer(interrupt, user)
+    if by not in Decision.By.values:
+        raise ValueError(f"Unknown decider {by!r}; expected one of {Decision.By.values}")
+    if (by == Decision.By.REVIEWER) != (user is not None):
+        raise ValueError("A reviewer's decision needs its user; the system's has none")
+    if by == Decision.By.REVIEWER:
+        _check_can_answer(interrupt, user)
     try:
         with transaction.atomic():
             _lock_pending(interrupt)
-            holder = _other_holder(interrupt, user, timezone.now())
+            holder = _other_holder(interrupt, user, timezone.now()) if user else None
             if holder is not None:
                 raise ClaimedByOther(holder)
             run = workflow_services.resume_run(interrupt=interrupt, value=value, user=user)
+            thread = interrupt.thread
             row = Decision.objects.create(
-                interrupt=interrupt, user=user, kind=decision, value=value, diff=diff, run=run
+                interrupt=interrupt,
+                user=user,
+                by=by,
+                kind=decision,
+                value=value,
+                diff=diff,
+                run=run,
+                workflow=thread.workflow,
+                thread_key=thread.thread_id,
+                interrupt_key=interrupt.interrupt_id,
+                question=question_summary(interrupt, 300),
             )
             DecisionAction.objects.bulk_create(
                 DecisionAction(
@@ -204,6 +239,76 @@ def release_claim(*, interrupt: Interrupt, user: Any) -> None:
         if not deleted:
             raise ClaimNotHeld(f"{user.get_username()} holds no claim on this interrupt")
         transaction.on_commit(_inbox_changed)
+
+
+def escalate(*, interrupt: Interrupt, group: str) -> Escalation:
+    """Hand ``interrupt`` to the Django group named ``group`` (its deadline passed and the
+    workflow says ``Escalate(group=...)``): the ``Escalation`` row records it, the interrupt
+    stays pending. Escalating it again returns the first row. Raises ``InterruptNotPending``
+    when it was answered or cancelled meanwhile."""
+    with transaction.atomic():
+        _lock_pending(interrupt)
+        row, created = Escalation.objects.get_or_create(
+            interrupt=interrupt, defaults={"group": group}
+        )
+        if created:
+            transaction.on_commit(_inbox_changed)
+    return row
+
+
+def apply_deadlines(*, now: datetime | None = None) -> int:
+    """Carry out ``on_deadline`` for the pending interrupts whose ``deadline_at`` is at or
+    before ``now`` (default: ``timezone.now()``), oldest deadline first, at most
+    ``DEADLINE_BATCH`` per call; returns how many were answered or escalated.
+
+    A ``Default`` goes through :func:`answer_interrupt` as the system's decision (``by=
+    "deadline"``, no user): one ``Decision`` and one resume run, as a reviewer's answer. An
+    ``Escalate`` calls :func:`escalate`; an escalated interrupt is not handled again. Each
+    interrupt is handled in its own transaction; one answered concurrently is skipped, one whose
+    default answer the interrupt refuses (its response schema) is logged and skipped. Safe to
+    run in several processes at once (the interrupt's row is locked, one decision per
+    interrupt). Called by the periodic sweep (``workflows.signals.sweep``).
+    """
+    now = now or timezone.now()
+    actions = {
+        workflow.name: workflow.on_deadline
+        for workflow in registry.all_workflows()
+        if workflow.on_deadline is not None
+    }
+    if not actions:
+        return 0
+    escalated = Escalation.objects.filter(interrupt=OuterRef("pk"))
+    due = (
+        Interrupt.objects.pending()
+        .filter(deadline_at__lte=now, thread__workflow__in=list(actions))
+        .filter(~Exists(escalated))
+        .select_related("thread")
+        .order_by("deadline_at", "id")[:DEADLINE_BATCH]
+    )
+    handled = 0
+    for interrupt in due:
+        action = actions[interrupt.thread.workflow]
+        try:
+            if isinstance(action, Default):
+                answer_interrupt(
+                    interrupt=interrupt, user=None, value=action.value,
+                    decision=action.decision, by=Decision.By.DEADLINE,
+                )
+            elif isinstance(action, Escalate):
+                escalate(interrupt=interrupt, group=action.group)
+        except workflow_services.InterruptNotPending:
+            continue  # a reviewer answered it meanwhile
+        except (workflow_services.InvalidResumeValue, ValueError) as exc:
+            logger.error("deadline of interrupt %s: the default answer was refused: %s",
+                         interrupt.pk, exc)
+            continue
+        handled += 1
+    return handled
+
+
+def on_sweep(sender: Any = None, *, now: datetime | None = None, **kwargs: Any) -> None:
+    """Receiver of the periodic sweep (``workflows.signals.sweep``): apply due deadlines."""
+    apply_deadlines(now=now)
 
 
 def _inbox_changed() -> None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("archive/", views.archive, name="archive"),
     path("audit/", views.audit, name="audit"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
     path("interrupts/<int:pk>/", views.interrupt_detail, name="interrupt"),
     path("interrupts/<int:pk>/answer/", views.interrupt_answer, name="answer"),
     path("interrupts/<int:pk>/claim/", views.interrupt_claim, name="claim"),

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Page
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from workflows.models import Interrupt
 from workflows.pagination import CappedPaginator, capped_count
 from workflows.views import HtmxHttpRequest, workflow_title
 
-from . import selectors, services
+from . import export, selectors, services
 from .forms import (
     AuditFilterForm,
     InboxFilterForm,
@@ -56,7 +56,9 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     interrupts = list(page.object_list)
     claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
     claim_of = {claim.interrupt_id: claim for claim in claims}
+    now = timezone.now()
     for interrupt in interrupts:
+        _with_deadline(interrupt, now)
         interrupt.workflow_title = workflow_title(interrupt.thread.workflow)
         interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
         claim = interrupt.active_claim = claim_of.get(interrupt.pk)
@@ -66,10 +68,25 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "filter_form": form,
         "filtered": form.is_filtered(),
         "newest_first": filters["sort"] == selectors.NEWEST,
+        "order_label": ORDER_LABELS.get(filters["sort"], ORDER_LABELS[""]),
         "page_obj": page,
         "interrupts": interrupts,
         "can_review": user.has_perm(ANSWER_PERMISSION),
     }
+
+
+ORDER_LABELS = {"": "oldest first", selectors.NEWEST: "newest first", selectors.DUE: "due first"}
+
+
+def _with_deadline(interrupt: Interrupt, now: Any) -> Interrupt:
+    """Set what ``reviews/includes/due.html`` shows: ``is_overdue`` and ``escalation_or_none``
+    (the interrupt's ``Escalation``, if its deadline escalated it)."""
+    interrupt.is_overdue = interrupt.deadline_at is not None and interrupt.deadline_at <= now
+    try:
+        interrupt.escalation_or_none = interrupt.escalation
+    except ObjectDoesNotExist:
+        interrupt.escalation_or_none = None
+    return interrupt
 
 
 def _list_urls(list_url: str, form: ReviewFilterForm, page: Page) -> dict[str, str]:
@@ -130,12 +147,32 @@ def audit(request: HtmxHttpRequest) -> HttpResponse:
     return _list_response(request, "reviews/audit.html", "audit-list", context)
 
 
+@require_GET
+@login_required
+def audit_export(request: HtmxHttpRequest) -> HttpResponse:
+    """Staff only: the audit log for the same filters as the page, as a streamed CSV file. A
+    filter that does not validate is a 400 (rather than an export of more than was asked)."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The audit log is for staff.")
+    form = AuditFilterForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        return HttpResponseBadRequest(f"Invalid filter: {errors}", content_type="text/plain")
+    lines = export.csv_lines(selectors.audit_log(**form.filters()))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return StreamingHttpResponse(
+        lines,
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"'},
+    )
+
+
 def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any) -> dict[str, Any]:
     """Context of a filtered, paginated list of decisions (the archive and the audit log)."""
     page = CappedPaginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
     for decision in decisions:
-        decision.workflow_title = workflow_title(decision.interrupt.thread.workflow)
+        decision.workflow_title = workflow_title(decision.workflow)
     return {
         **_list_urls(url, form, page),
         "filter_form": form,
@@ -191,6 +228,7 @@ def _render_page(
     decision = Decision.objects.select_related("user").filter(interrupt=interrupt).first()
     form = None if held_by_other else form
     agent_form = form if getattr(form, "agent_request", None) is not None else None
+    _with_deadline(interrupt, timezone.now())
     context = {
         **claims,
         "can_answer": not missing,

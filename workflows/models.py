@@ -159,6 +159,11 @@ class Interrupt(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the workflow's review_deadline runs out (workflows.deadlines).",
+    )
 
     objects = InterruptQuerySet.as_manager()
 
@@ -182,6 +187,12 @@ class Interrupt(models.Model):
                 condition=models.Q(status="pending"),
                 name="interrupt_pending_thread",
             ),
+            # the inbox's "due first" order and the sweep's "what is due" range
+            models.Index(
+                fields=["deadline_at", "id"],
+                condition=models.Q(status="pending"),
+                name="interrupt_pending_due",
+            ),
         ]
         # PostgreSQL only (migration 0004): pg_trgm GIN indexes on UPPER(value::text) here and
         # on UPPER(input::text) of Thread, for the inbox's search (reviews.selectors)
@@ -198,9 +209,14 @@ class Run(models.Model):
     """
 
     class Kind(models.TextChoices):
+        """``replay`` and ``fork`` are staff's time travel: ``invoke(None, config)`` from an
+        earlier checkpoint, as is or after ``update_state`` (``workflows.time_travel``)."""
+
         START = "start", "Start"
         RESUME = "resume", "Resume"
         RETRY = "retry", "Retry"
+        REPLAY = "replay", "Replay"
+        FORK = "fork", "Fork"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -231,3 +247,33 @@ class Run(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} run of {self.thread_id} ({self.status})"
+
+
+class TimeTravel(models.Model):
+    """The audit of a staff member's time travel on a thread (``workflows.time_travel``): a
+    replay from a checkpoint, or a fork with edited state (``values``, and ``changes`` from the
+    checkpoint's state, as the history page's diffs: ``[{"path", "kind", "old", "new"}]``)."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="time_travels")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The run it queued.",
+    )
+    kind = models.CharField(max_length=8, choices=[(k, Run.Kind(k).label) for k in ("replay", "fork")])
+    checkpoint_id = models.CharField(max_length=36, help_text="The checkpoint it started from.")
+    new_checkpoint_id = models.CharField(
+        max_length=36, blank=True, help_text="A fork's: the checkpoint update_state wrote."
+    )
+    values = models.JSONField(null=True, blank=True, help_text="A fork's edited state.")
+    changes = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["thread", "-created_at"], name="time_travel_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.thread_id} from {self.checkpoint_id}"

@@ -17,6 +17,10 @@ the admin discovers ``admin.py``::
         review_permission="essays.review_essay",
         start_permission="essays.start_essay",
         view_permission="essays.view_essay",
+        # Optional: answer its interrupts by default (or escalate them) when nobody did in
+        # time; the inbox shows the time left (see workflows.deadlines).
+        review_deadline=timedelta(hours=4),
+        on_deadline=Default(False, decision="reject"),  # or Escalate(group="leads")
     )
 
 The workflow may also be a compiled LangGraph graph (``StateGraph(...).compile()``,
@@ -29,9 +33,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-__all__ = ["RegisteredWorkflow", "UnknownWorkflow", "all_workflows", "autodiscover", "get", "register"]
+from .deadlines import Default, Escalate, check_deadline, deadline_action
+
+__all__ = [
+    "Default",
+    "Escalate",
+    "RegisteredWorkflow",
+    "UnknownWorkflow",
+    "all_workflows",
+    "autodiscover",
+    "get",
+    "register",
+]
 
 
 class UnknownWorkflow(LookupError):
@@ -57,6 +73,10 @@ class RegisteredWorkflow:
     top of ``reviews.answer_interrupt``), to start it, and to see its threads at all (thread,
     interrupt and history pages, the thread's WebSocket, inbox items); ``None`` adds no
     requirement. Superusers hold every permission.
+
+    ``review_deadline`` is how long an interrupt may wait (``None``: for ever); ``on_deadline``
+    what happens then: a ``Default`` answer, an ``Escalate`` to a group, or ``None`` (the
+    deadline is only shown). See ``workflows.deadlines``.
     """
 
     name: str
@@ -69,6 +89,8 @@ class RegisteredWorkflow:
     review_permission: str | None = None
     start_permission: str | None = None
     view_permission: str | None = None
+    review_deadline: timedelta | None = None
+    on_deadline: Default | Escalate | None = None
 
     @property
     def is_langgraph(self) -> bool:
@@ -109,6 +131,8 @@ def register(
     review_permission: str | None = None,
     start_permission: str | None = None,
     view_permission: str | None = None,
+    review_deadline: timedelta | None = None,
+    on_deadline: Any = None,
 ) -> RegisteredWorkflow:
     """Register ``entrypoint`` (a Flowsite ``@entrypoint`` or a compiled LangGraph graph) under
     ``name`` (a slug). Re-registering a name replaces it.
@@ -117,6 +141,8 @@ def register(
     ``ValueError`` for a name that is not a slug, or a permission that is not of the
     form ``"app_label.codename"``. Whether the permission exists is not checked (the database
     may not be ready yet): one that does not exist lets only superusers through.
+    ``review_deadline``: ``TypeError`` if not a ``timedelta``, ``ValueError`` if not positive or
+    when ``on_deadline`` is given without it (``workflows.deadlines.check_deadline``).
     """
     from django.utils.text import slugify
 
@@ -132,6 +158,7 @@ def register(
             raise ValueError(
                 f'{argument} must be a permission name like "app_label.codename", got {value!r}'
             )
+    check_deadline(review_deadline, on_deadline)
     item = RegisteredWorkflow(
         name=name,
         entrypoint=entrypoint,
@@ -143,6 +170,8 @@ def register(
         review_permission=review_permission,
         start_permission=start_permission,
         view_permission=view_permission,
+        review_deadline=review_deadline,
+        on_deadline=deadline_action(on_deadline),
     )
     _registry[name] = item
     return item

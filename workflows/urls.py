@@ -11,4 +11,6 @@ urlpatterns = [
     path("threads/<int:pk>/retry/", views.thread_retry, name="retry"),
     path("threads/<int:pk>/history/", views.thread_history, name="history"),
     path("threads/<int:pk>/values/<str:key>/", views.thread_value, name="value"),
+    path("threads/<int:pk>/replay/", views.thread_replay, name="replay"),
+    path("threads/<int:pk>/fork/", views.thread_fork, name="fork"),
 ]

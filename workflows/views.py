@@ -19,9 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from . import live, registry, selectors, services, truncation, validation
+from . import live, registry, selectors, services, time_travel, truncation, validation
 from .checkpointer import DjangoSaver
-from .models import Checkpoint, Interrupt, PendingWrite, Thread
+from .diffs import MISSING as _MISSING
+from .diffs import value_changes
+from .forms import ForkForm
+from .models import Checkpoint, Interrupt, PendingWrite, Thread, TimeTravel
 
 RECENT_THREADS = 25
 
@@ -215,39 +218,6 @@ CHANNEL_LABELS = {
     "__pregel_tasks": "Scheduled tasks",  # a LangGraph graph's Send packets
 }
 DIFF_CHANNELS = ("__end__", "__previous__")
-_MISSING = object()
-
-
-def value_changes(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
-    """What changed from ``old`` to ``new``, leaf by leaf: ``[{"path", "kind", "old", "new"}]``
-    with ``kind`` ``added``/``removed``/``changed``; dicts compare by key, lists by position.
-    ``_MISSING`` stands for a value that is not there."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        changes = []
-        for key in [*old, *(k for k in new if k not in old)]:
-            sub = f"{path}.{key}" if path else str(key)
-            changes += value_changes(old.get(key, _MISSING), new.get(key, _MISSING), sub)
-        return changes
-    if isinstance(old, list) and isinstance(new, list):
-        changes = []
-        for i in range(max(len(old), len(new))):
-            changes += value_changes(
-                old[i] if i < len(old) else _MISSING,
-                new[i] if i < len(new) else _MISSING,
-                f"{path}[{i}]",
-            )
-        return changes
-    if old is _MISSING and new is _MISSING:
-        return []
-    if old is _MISSING:
-        if isinstance(new, dict | list) and new:
-            return value_changes({} if isinstance(new, dict) else [], new, path)
-        return [{"path": path, "kind": "added", "old": None, "new": new}]
-    if new is _MISSING:
-        return [{"path": path, "kind": "removed", "old": old, "new": None}]
-    if old == new and type(old) is type(new):
-        return []
-    return [{"path": path, "kind": "changed", "old": old, "new": new}]
 
 
 def _new_task(task_id: str) -> dict[str, Any]:
@@ -332,8 +302,14 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
                 label = CHANNEL_LABELS.get(channel, channel)
                 change["where"] = f"{label} › {change['path']}" if change["path"] else label
                 changes.append(change)
+        forkable, state = time_travel.editable_state(row)
         entries.append(
             {
+                "forkable": forkable,
+                "fork_form": ForkForm(
+                    initial={"checkpoint_id": row.checkpoint_id, "values": state},
+                    auto_id=f"fork-{row.pk}-%s",
+                ) if forkable else None,
                 "checkpoint": row,
                 "short_id": row.checkpoint_id.rsplit("-", 1)[-1][-8:],
                 "values": [(CHANNEL_LABELS.get(name, name), value) for name, value in mine.items()],
@@ -346,17 +322,87 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
     return {"page_obj": page, "entries": entries}
 
 
-@require_GET
-@login_required
-def thread_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """Staff only: the thread's checkpoints, newest first, with their pending writes."""
+def _history_thread(request: HtmxHttpRequest, pk: int) -> Thread:
     if not request.user.is_staff:
         raise PermissionDenied("The checkpoint history is for staff.")
-    thread = viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
+    return viewable_thread(request.user, pk, Thread.objects.select_related("created_by"))
+
+
+def _render_history(
+    request: HtmxHttpRequest, thread: Thread, *, page: Any = None, bound: ForkForm | None = None,
+    error: str = "", status: int = 200,
+) -> HttpResponse:
+    """The history page; ``bound``: a refused fork form, shown again (with its errors) on the
+    entry of its checkpoint."""
+    history = checkpoint_history(thread, page)
+    if bound is not None:
+        wanted = bound.data.get("checkpoint_id")
+        for entry in history["entries"]:
+            if entry["checkpoint"].checkpoint_id == wanted and entry["forkable"]:
+                bound.auto_id = entry["fork_form"].auto_id
+                entry["fork_form"], entry["fork_open"] = bound, True
+    travels = TimeTravel.objects.filter(thread=thread).select_related("requested_by", "run")
     context = {
         "thread": thread,
         "workflow_title": workflow_title(thread.workflow),
-        "page_prefix": f"{request.path}?page=",
-        **checkpoint_history(thread, request.GET.get("page")),
+        "page_prefix": f"{reverse('workflows:history', args=[thread.pk])}?page=",
+        "time_travels": travels[:20],
+        "error": error,
+        **history,
     }
-    return render(request, "workflows/history.html", context)
+    return render(request, "workflows/history.html", context, status=status)
+
+
+@require_GET
+@login_required
+def thread_history(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff only: the thread's checkpoints, newest first, with their pending writes, and
+    time travel from each (replay, fork with edited state)."""
+    thread = _history_thread(request, pk)
+    return _render_history(request, thread, page=request.GET.get("page"))
+
+
+def _traveled(request: HtmxHttpRequest, thread: Thread, message: str) -> HttpResponse:
+    """After a replay or fork: the thread page, which streams the new run."""
+    messages.success(request, message)
+    url = reverse("workflows:thread", args=[thread.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_POST
+@login_required
+def thread_replay(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff only: replay the thread from the posted ``checkpoint_id``."""
+    thread = _history_thread(request, pk)
+    checkpoint_id = request.POST.get("checkpoint_id", "")
+    try:
+        time_travel.replay_run(thread=thread, checkpoint_id=checkpoint_id, user=request.user)
+    except time_travel.CannotTimeTravel as exc:
+        return _render_history(request, thread, error=f"Not replayed: {exc}.", status=409)
+    return _traveled(request, thread, "Replaying from the checkpoint: the new run is below.")
+
+
+@require_POST
+@login_required
+def thread_fork(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff only: fork the thread from the posted ``checkpoint_id`` with the posted state
+    (``ForkForm``); invalid JSON or a state ``update_state`` refuses is a form error (400)."""
+    thread = _history_thread(request, pk)
+    form = ForkForm(request.POST)
+    if not form.is_valid():
+        return _render_history(
+            request, thread, bound=form, error="Not forked: correct the edited state.", status=400
+        )
+    try:
+        time_travel.fork_run(
+            thread=thread, checkpoint_id=form.cleaned_data["checkpoint_id"],
+            values=form.cleaned_data["values"], user=request.user,
+        )
+    except time_travel.InvalidState as exc:
+        form.add_error("values", str(exc))
+        return _render_history(
+            request, thread, bound=form, error="Not forked: correct the edited state.", status=400
+        )
+    except time_travel.CannotTimeTravel as exc:
+        return _render_history(request, thread, error=f"Not forked: {exc}.", status=409)
+    return _traveled(request, thread, "Forked with the edited state: the new run is below.")

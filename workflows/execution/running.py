@@ -168,6 +168,8 @@ def _command(run: Any, adapter: Any, config: dict, serde: Any) -> Any:
     """The runtime input of a run: its input, the adapter's ``Command(resume=...)`` (Flowsite's
     or LangGraph's), or ``None`` (continue)."""
     payload = serde.loads(run.input)
+    if run.kind in (Run.Kind.REPLAY, Run.Kind.FORK):
+        return None  # LangGraph's time travel: invoke(None, config with its checkpoint_id)
     if run.kind == Run.Kind.START:
         # a start that was cut off after its input checkpoint continues instead of restarting
         started = Checkpoint.objects.filter(thread_id=run.thread_id).exists()
@@ -193,7 +195,11 @@ def _prepare(run: Any) -> tuple[Any, dict, Any]:
 
     adapter = adapters.adapter_for(registry.get(run.thread.workflow))
     config = {"configurable": {"thread_id": run.thread.thread_id}}
-    return adapter, config, _command(run, adapter, config, thread_serde())
+    command = _command(run, adapter, config, thread_serde())
+    if run.kind in (Run.Kind.REPLAY, Run.Kind.FORK):  # from the checkpoint it names
+        checkpoint_id = thread_serde().loads(run.input)["checkpoint_id"]
+        config = {"configurable": {**config["configurable"], "checkpoint_id": checkpoint_id}}
+    return adapter, config, command
 
 
 async def _announce(
@@ -221,7 +227,9 @@ async def _execute_claimed(run_id: Any, drain: Drain) -> str:
     try:
         adapter, config, command = await threads.database(_prepare, run)
         await _stream(run, adapter, command, config, drain.attach(adapter.run_control()))
-        state = await threads.database(adapter.get_state, config)
+        # the thread's latest state (a replay's config names the checkpoint it started from)
+        latest = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+        state = await threads.database(adapter.get_state, latest)
     except Exception as exc:
         if adapter is not None and isinstance(exc, adapter.drained):
             return await _give_back(run)

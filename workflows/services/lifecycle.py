@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from .. import deadlines
 from ..execution.processes import worker_name
 from ..models import Interrupt, Run, Thread
 
@@ -146,10 +147,11 @@ def finish_run(
             Interrupt.objects.filter(thread_id=thread_pk, status=Interrupt.Status.PENDING).update(
                 status=Interrupt.Status.CANCELLED, resolved_at=now
             )
-        elif status == Run.Status.INTERRUPTED and Run.objects.filter(
-            thread_id=thread_pk, status=Run.Status.QUEUED
-        ).exists():
-            fields["status"] = Thread.Status.RUNNING  # another answer is already queued
+        elif status == Run.Status.INTERRUPTED:
+            workflow = Thread.objects.filter(pk=thread_pk).values_list("workflow", flat=True).get()
+            deadlines.stamp_deadlines(thread_pk, workflow)
+            if Run.objects.filter(thread_id=thread_pk, status=Run.Status.QUEUED).exists():
+                fields["status"] = Thread.Status.RUNNING  # another answer is already queued
         Thread.objects.filter(pk=thread_pk).update(**fields)
     return fields
 
