@@ -5,25 +5,30 @@ from django.utils.html import format_html
 from workflows.admin import ReadOnlyAdmin, pretty_json
 from workflows.templatetags.workflow_display import thread_label
 
-from .models import Claim, Decision
+from .models import Claim, Decision, Escalation
 
 
 @admin.register(Decision)
 class DecisionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "user", "workflow", "thread_link"]
-    list_filter = ["kind", "created_at", "interrupt__thread__workflow"]
-    search_fields = ["user__username", "interrupt__thread__thread_id", "interrupt__interrupt_id"]
+    list_display = ["created_at", "kind", "decided_by", "workflow", "thread_link"]
+    list_filter = ["kind", "by", "created_at", "workflow"]
+    search_fields = ["user__username", "thread_key", "interrupt_key"]
     list_select_related = ["user", "interrupt__thread"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "kind", "user", "interrupt", "thread_link", "run", "value_display"]
+    fields = [
+        "created_at", "kind", "by", "user", "workflow", "interrupt", "interrupt_key",
+        "thread_link", "question", "run", "value_display",
+    ]
     readonly_fields = fields
 
-    @admin.display(description="Workflow", ordering="interrupt__thread__workflow")
-    def workflow(self, obj: Decision) -> str:
-        return obj.interrupt.thread.workflow
+    @admin.display(description="Decided by")
+    def decided_by(self, obj: Decision) -> str:
+        return obj.decided_by
 
     @admin.display(description="Thread")
     def thread_link(self, obj: Decision) -> str:
+        if obj.interrupt is None:  # the thread was deleted; the decision kept its id
+            return format_html("{} <em>(deleted)</em>", obj.thread_key)
         thread = obj.interrupt.thread
         url = reverse("workflows:thread", args=[thread.pk])
         return format_html('<a href="{}">{} #{}</a>', url, thread_label(thread), thread.pk)
@@ -32,7 +37,9 @@ class DecisionAdmin(ReadOnlyAdmin):
     def value_display(self, obj: Decision) -> str:
         return pretty_json(obj.value)
 
-    def view_on_site(self, obj: Decision) -> str:
+    def view_on_site(self, obj: Decision) -> str | None:
+        if obj.interrupt_id is None:
+            return None
         return reverse("reviews:interrupt", args=[obj.interrupt_id])
 
 
@@ -51,3 +58,13 @@ class ClaimAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("reviews.delete_claim")
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    """Interrupts escalated to a group by their deadline (``Escalate(group=...)``)."""
+
+    list_display = ["interrupt", "group", "created_at"]
+    list_select_related = ["interrupt"]
+    fields = ["interrupt", "group", "created_at"]
+    readonly_fields = fields

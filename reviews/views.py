@@ -300,7 +300,11 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def _not_pending_message(interrupt: Interrupt) -> str:
     if interrupt.status == Interrupt.Status.CANCELLED:
         return "This interrupt was cancelled: the run no longer waits for it."
-    who = interrupt.resolved_by.get_username() if interrupt.resolved_by else "someone else"
+    decision = Decision.objects.select_related("user").filter(interrupt=interrupt).first()
+    if decision is not None:
+        who = decision.decided_by
+    else:
+        who = interrupt.resolved_by.get_username() if interrupt.resolved_by else "someone else"
     return f"Already answered by {who}. {NOT_SENT}"
 
 
