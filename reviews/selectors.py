@@ -30,7 +30,14 @@ from workflows.models import Interrupt, Thread
 from .models import Claim, Decision, DecisionAction
 
 __all__ = [
-    "answered_by", "audit_log", "inbox_interrupts", "matching_interrupts", "search_filter",
+    "answerable_pending",
+    "answered_by",
+    "audit_log",
+    "inbox_interrupts",
+    "matching_interrupts",
+    "neighbours",
+    "next_waiting",
+    "search_filter",
     "visible_pending",
 ]
 
@@ -121,6 +128,52 @@ def inbox_interrupts(
     else:
         order = ["-created_at", "-id"] if sort == NEWEST else ["created_at", "id"]
     return interrupts.select_related("escalation").order_by(*order)
+
+
+def answerable_pending(user: Any, now: datetime | None = None) -> QuerySet[Interrupt]:
+    """Pending interrupts ``user`` may see and answer now, longest-waiting first: of workflows
+    whose permissions they hold (``reviews.permissions``) and not claimed by someone else (an
+    unexpired ``Claim``). Empty for a user without ``reviews.answer_interrupt``."""
+    from .permissions import ANSWER_PERMISSION, can_answer
+
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(ANSWER_PERMISSION):
+        return Interrupt.objects.none()
+    closed = [w.name for w in registry.all_workflows() if not can_answer(user, w.name)]
+    others = Claim.objects.active(now or timezone.now()).filter(interrupt=OuterRef("pk"))
+    return (
+        visible_pending(user)
+        .exclude(thread__workflow__in=closed)
+        .filter(~Exists(others.exclude(user=user)))
+        .order_by("created_at", "id")
+    )
+
+
+def _after(interrupt: Interrupt) -> Q:
+    """Rows after ``interrupt`` in the inbox's oldest-first order (``created_at``, ``id``)."""
+    return Q(created_at__gt=interrupt.created_at) | Q(
+        created_at=interrupt.created_at, id__gt=interrupt.pk
+    )
+
+
+def next_waiting(*, user: Any, after: Interrupt | None = None) -> Interrupt | None:
+    """The item a reviewer who just answered ``after`` should see next: the first of
+    ``answerable_pending(user)`` after it in the inbox's order, else the first from the start
+    (wrapping round), else ``None`` (nothing is left for them)."""
+    queue = answerable_pending(user)
+    if after is None:
+        return queue.first()
+    queue = queue.exclude(pk=after.pk)
+    return queue.filter(_after(after)).first() or queue.first()
+
+
+def neighbours(*, user: Any, interrupt: Interrupt) -> tuple[Interrupt | None, Interrupt | None]:
+    """The pending interrupts just before and just after ``interrupt`` in the inbox's
+    oldest-first order, among those ``user`` may see (``(None, None)`` at the ends): where
+    ``k`` and ``j`` go from an item's page."""
+    queue = visible_pending(user).exclude(pk=interrupt.pk)
+    following = queue.filter(_after(interrupt)).order_by("created_at", "id").first()
+    preceding = queue.exclude(_after(interrupt)).order_by("-created_at", "-id").first()
+    return preceding, following
 
 
 def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decision]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("archive/", views.archive, name="archive"),
     path("audit/", views.audit, name="audit"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("bulk/", views.bulk_answer, name="bulk"),
     path("interrupts/<int:pk>/", views.interrupt_detail, name="interrupt"),
     path("interrupts/<int:pk>/answer/", views.interrupt_answer, name="answer"),
     path("interrupts/<int:pk>/claim/", views.interrupt_claim, name="claim"),

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Page
-from django.http import HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, push_url, reswap, retarget
 
@@ -22,9 +24,10 @@ from workflows import services as workflow_services
 from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
 from workflows.pagination import CappedPaginator, capped_count
+from workflows.templatetags.workflow_display import thread_label
 from workflows.views import HtmxHttpRequest, workflow_title
 
-from . import export, selectors, services
+from . import bulk, export, selectors, services
 from .forms import (
     AuditFilterForm,
     InboxFilterForm,
@@ -43,6 +46,8 @@ PAGE = "reviews/interrupt.html"
 PER_PAGE = 20
 NOT_SENT = "Your answer was not sent."
 NOT_ALLOWED = f"You are not allowed to answer this interrupt. {NOT_SENT}"
+# An answer form posting ``then=next`` (the keyboard's answers) opens the next waiting item.
+THEN_NEXT = "next"
 
 
 def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,7 +124,51 @@ def _list_response(
 @login_required
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
     context = {**inbox_context(request.user, request.GET), **_tab_counts(request.user)}
+    context["bulk_outcomes"] = request.session.pop(BULK_OUTCOMES, None)
     return _list_response(request, "reviews/inbox.html", "inbox-list", context)
+
+
+BULK_OUTCOMES = "reviews.bulk_outcomes"  # session key: a bulk answer's report, shown once
+
+
+@require_POST
+@login_required
+def bulk_answer(request: HtmxHttpRequest) -> HttpResponse:
+    """One decision for the inbox's selected items (``interrupt``: their ids; ``decision``:
+    approve or reject), each answered on its own (``reviews.bulk``); then back to the inbox
+    (``next``: its URL with the filters), which reports each item's outcome. A selection of
+    several workflows, none, or a bad decision is a 400 on the inbox page, nothing answered."""
+    ids = request.POST.getlist("interrupt")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("reviews:inbox")
+    try:
+        if not all(pk.isdigit() for pk in ids):
+            raise ValueError("The selection is not a list of items.")
+        outcomes = bulk.answer_in_bulk(
+            interrupt_ids=[int(pk) for pk in ids],
+            user=request.user,
+            decision=request.POST.get("decision", ""),
+            label=_bulk_label,
+        )
+    except ValueError as exc:  # MixedWorkflows too
+        params = QueryDict(urlsplit(back).query)  # the inbox as it was, its filters kept
+        context = {**inbox_context(request.user, params), **_tab_counts(request.user)}
+        context["bulk_error"] = str(exc)
+        for interrupt in context["interrupts"]:  # the selection stays ticked
+            interrupt.selected = str(interrupt.pk) in ids
+        return render(request, "reviews/inbox.html", context, status=400)
+    request.session[BULK_OUTCOMES] = {
+        "decision": request.POST["decision"],
+        "answered": sum(outcome.ok for outcome in outcomes),
+        "failed": sum(not outcome.ok for outcome in outcomes),
+        "items": [outcome.as_dict() for outcome in outcomes],
+    }
+    return redirect(back)
+
+
+def _bulk_label(interrupt: Interrupt) -> str:
+    return f"{workflow_title(interrupt.thread.workflow)}: {thread_label(interrupt.thread)}"
 
 
 @require_GET
@@ -246,6 +295,10 @@ def _render_page(
     }
     # An htmx POST swaps just the answer card; everything else gets the whole page.
     partial = request.htmx and request.method == "POST"
+    if not partial:  # where the keys j and k go
+        context["previous_item"], context["next_item"] = selectors.neighbours(
+            user=request.user, interrupt=interrupt
+        )
     card = "agent-answer" if agent_form is not None else "answer-card"
     template = f"{PAGE}#{card}" if partial else PAGE
     response = render(request, template, context, status=status)
@@ -291,10 +344,25 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
     except (workflow_services.InvalidResumeValue, InvalidDecision) as exc:
         return _render_page(request, interrupt, form, error=str(exc), status=400)
-    url = reverse("workflows:thread", args=[interrupt.thread_id])
+    if request.POST.get("then") == THEN_NEXT:
+        url = _next_item_url(request, interrupt, decision_kind_of(form))
+    else:
+        url = reverse("workflows:thread", args=[interrupt.thread_id])
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def _next_item_url(request: HtmxHttpRequest, answered: Interrupt, kind: str) -> str:
+    """After an answer given from the keyboard: the next waiting item the user may answer
+    (``selectors.next_waiting``), or the inbox when none is left; a message says what was sent."""
+    sent = f"{Decision.Kind(kind).label}: {workflow_title(answered.thread.workflow)}"
+    following = selectors.next_waiting(user=request.user, after=answered)
+    if following is None:
+        messages.success(request, f"{sent}. Nothing else is waiting for you.")
+        return reverse("reviews:inbox")
+    messages.success(request, f"{sent}. Here is the next one.")
+    return reverse("reviews:interrupt", args=[following.pk])
 
 
 def _not_pending_message(interrupt: Interrupt) -> str:
