@@ -33,11 +33,13 @@ from workflows.agent_requests import classify
 
 from . import schema_fields
 from .agent_forms import AgentAnswerForm, arg_diff
+from .models import Comment
 
 __all__ = [
     "AnswerForm",
     "ApproveRejectForm",
     "AuditFilterForm",
+    "CommentForm",
     "InboxFilterForm",
     "JsonAnswerForm",
     "ReviewFilterForm",
@@ -268,6 +270,26 @@ def audit_of(form: forms.Form) -> dict[str, Any]:
 
 def buttons_of(form: forms.Form) -> list[tuple[str | None, str | None, str, str]]:
     return getattr(form, "buttons", _SEND)
+
+
+class CommentForm(forms.Form):
+    """A reviewer's comment on an item (``reviews.services.add_comment``): plain text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "comment_%s")  # beside the answer form's fields
+        super().__init__(*args, **kwargs)
+
+    body = forms.CharField(
+        label="Comment",
+        max_length=Comment.MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "A note for the other reviewers…"}),
+        error_messages={"required": "Write a comment first."},
+    )
+
+    def clean_body(self) -> str:
+        body = self.cleaned_data["body"]
+        validation.check_json_value(body)  # no NUL character, no lone surrogate
+        return body
 
 
 # -- filters of the inbox and the archive ---------------------------------------------------------

@@ -194,3 +194,51 @@ class Claim(models.Model):
 
     def is_active(self, now: datetime | None = None) -> bool:
         return self.expires_at > (now or timezone.now())
+
+
+class Comment(models.Model):
+    """A reviewer's note on an interrupt, written before deciding (shown on the item's page
+    and beside its decision in the audit log). The body is plain text: pages escape it.
+    See ``reviews.services.add_comment``."""
+
+    MAX_LENGTH = 4000  # characters
+
+    interrupt = models.ForeignKey(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="comments"
+    )
+    # PROTECT, as a decision's user: a comment is part of the audit.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_comments"
+    )
+    body = models.TextField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["interrupt", "created_at"], name="comment_interrupt_time")]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on interrupt {self.interrupt_id}"
+
+
+class Presence(models.Model):
+    """One open item page: a reviewer's WebSocket on ``ws/reviews/<interrupt id>/``
+    (``reviews.consumers.ReviewConsumer``). The row lives while the socket does; its consumer
+    renews ``seen_at`` every ``BEAT``, so the rows of a server that died stop counting after
+    ``TTL``."""
+
+    BEAT = timedelta(seconds=30)
+    TTL = timedelta(seconds=90)
+
+    interrupt = models.ForeignKey(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel_name = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["interrupt", "seen_at"], name="presence_interrupt_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} viewing interrupt {self.interrupt_id}"

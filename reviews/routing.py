@@ -4,4 +4,5 @@ from . import consumers
 
 websocket_urlpatterns = [
     path("ws/inbox/", consumers.InboxConsumer.as_asgi()),
+    path("ws/reviews/<int:pk>/", consumers.ReviewConsumer.as_asgi()),
 ]

@@ -191,13 +191,14 @@ def answered_by(*, user: Any, workflow: str = "", q: str = "") -> QuerySet[Decis
 
 
 def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet[Decision]:
-    """Every decision, newest first, those of deleted threads included; ``user`` (a user's pk,
+    """Every decision, newest first, those of deleted threads included, with its interrupt's
+    comments (prefetched); ``user`` (a user's pk,
     or ``"system"`` for the system's decisions), ``workflow`` and ``kind`` filter. ``kind``
     matches a decision of that kind or with an action decided so (a batch in which one tool
     call was edited is found under "edit")."""
     decisions = Decision.objects.select_related(
         "user", "interrupt__thread", "run"
-    ).prefetch_related("actions")
+    ).prefetch_related("actions", "interrupt__comments__author")
     if user == SYSTEM:
         decisions = decisions.filter(user__isnull=True)
     elif user:

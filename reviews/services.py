@@ -7,6 +7,10 @@
 * ``apply_deadlines``: what the periodic sweep does with interrupts whose ``deadline_at``
   passed (``workflows.deadlines``): a default answer through ``answer_interrupt`` as the
   system's decision, or an escalation to a group (``escalate``).
+* ``add_comment``: a reviewer's note on an interrupt before it is decided (``Comment``).
+
+Every change is told after commit to the open inboxes and to the item's open pages
+(``reviews.presence``).
 
 Correctness under concurrency comes from the database: the interrupt's row is locked first
 (``select_for_update`` on PostgreSQL; SQLite's ``IMMEDIATE`` transactions serialize writers),
@@ -21,19 +25,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from workflows import registry
+from workflows import registry, validation
 from workflows import services as workflow_services
 from workflows.deadlines import Default, Escalate
 from workflows.execution import publishing
 from workflows.models import Interrupt, Run
 
+from . import presence
 from .consumers import GROUP as INBOX_GROUP
-from .models import Claim, Decision, DecisionAction, Escalation
+from .models import Claim, Comment, Decision, DecisionAction, Escalation
 from .permissions import missing_answer_permissions
 from .templatetags.reviews_tags import question_summary
 
@@ -41,6 +46,7 @@ __all__ = [
     "ClaimNotHeld",
     "ClaimedByOther",
     "NotAllowed",
+    "add_comment",
     "answer_interrupt",
     "apply_deadlines",
     "claim_interrupt",
@@ -186,6 +192,7 @@ def answer_interrupt(
             )
             Claim.objects.filter(interrupt=interrupt).delete()
             transaction.on_commit(_inbox_changed)
+            presence.review_changed(interrupt.pk)
     except IntegrityError as exc:  # a concurrent answer won the unique constraint
         raise workflow_services.InterruptNotPending(
             f"Interrupt {interrupt.interrupt_id} was answered concurrently"
@@ -225,6 +232,7 @@ def claim_interrupt(*, interrupt: Interrupt, user: Any) -> Claim:
                     raise
                 raise ClaimedByOther(holder) from None
         transaction.on_commit(_inbox_changed)
+        presence.review_changed(interrupt.pk)
         return Claim.objects.select_related("user").get(interrupt=interrupt)  # as committed
 
 
@@ -239,6 +247,33 @@ def release_claim(*, interrupt: Interrupt, user: Any) -> None:
         if not deleted:
             raise ClaimNotHeld(f"{user.get_username()} holds no claim on this interrupt")
         transaction.on_commit(_inbox_changed)
+        presence.review_changed(interrupt.pk)
+
+
+def add_comment(*, interrupt: Interrupt, user: Any, body: str) -> Comment:
+    """Add ``user``'s comment ``body`` (plain text, stripped; at most ``Comment.MAX_LENGTH``
+    characters) to ``interrupt`` and return it; the item's open pages show it after commit.
+
+    Raises ``NotAllowed`` when ``user`` may not answer the workflow (commenting is part of
+    reviewing), ``InterruptNotPending`` once it is answered or cancelled (comments come before
+    the decision), ``ValueError`` for an empty or too long body or one with a NUL character or
+    a lone surrogate (``workflows.validation``); nothing is written then.
+    """
+    body = (body or "").strip()
+    if not body:
+        raise ValueError("Write a comment first.")
+    if len(body) > Comment.MAX_LENGTH:
+        raise ValueError(f"A comment has at most {Comment.MAX_LENGTH} characters ({len(body)}).")
+    try:
+        validation.check_json_value(body)  # no NUL character, no lone surrogate
+    except ValidationError as exc:
+        raise ValueError(exc.messages[0]) from None
+    _check_can_answer(interrupt, user)
+    with transaction.atomic():
+        _lock_pending(interrupt)
+        comment = Comment.objects.create(interrupt=interrupt, author=user, body=body)
+        presence.review_changed(interrupt.pk, "comments")
+    return comment
 
 
 def escalate(*, interrupt: Interrupt, group: str) -> Escalation:

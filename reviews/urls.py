@@ -13,5 +13,6 @@ urlpatterns = [
     path("interrupts/<int:pk>/", views.interrupt_detail, name="interrupt"),
     path("interrupts/<int:pk>/answer/", views.interrupt_answer, name="answer"),
     path("interrupts/<int:pk>/claim/", views.interrupt_claim, name="claim"),
+    path("interrupts/<int:pk>/comments/", views.interrupt_comment, name="comment"),
     path("interrupts/<int:pk>/release/", views.interrupt_release, name="release"),
 ]

@@ -27,9 +27,10 @@ from workflows.pagination import CappedPaginator, capped_count
 from workflows.templatetags.workflow_display import thread_label
 from workflows.views import HtmxHttpRequest, workflow_title
 
-from . import bulk, export, selectors, services
+from . import bulk, export, presence, selectors, services
 from .forms import (
     AuditFilterForm,
+    CommentForm,
     InboxFilterForm,
     ReviewFilterForm,
     answer_form_class,
@@ -39,7 +40,7 @@ from .forms import (
     decision_kind_of,
     resume_value_of,
 )
-from .models import Claim, Decision
+from .models import Claim, Comment, Decision
 from .permissions import ANSWER_PERMISSION, can_answer, missing_answer_permissions
 
 PAGE = "reviews/interrupt.html"
@@ -268,6 +269,8 @@ def _render_page(
     *,
     error: str = "",
     status: int = 200,
+    comment_form: CommentForm | None = None,
+    comment_error: str = "",
 ) -> HttpResponse:
     missing = missing_answer_permissions(request.user, interrupt.thread.workflow)
     claims = _claim_context(interrupt, request.user)
@@ -292,6 +295,8 @@ def _render_page(
         "form": form,
         "buttons": buttons_of(form) if form is not None else [],
         "error": error,
+        **comments_context(interrupt, request.user, comment_form, comment_error),
+        **presence_context(interrupt, request.user),
     }
     # An htmx POST swaps just the answer card; everything else gets the whole page.
     partial = request.htmx and request.method == "POST"
@@ -363,6 +368,66 @@ def _next_item_url(request: HtmxHttpRequest, answered: Interrupt, kind: str) -> 
         return reverse("reviews:inbox")
     messages.success(request, f"{sent}. Here is the next one.")
     return reverse("reviews:interrupt", args=[following.pk])
+
+
+# -- comments and presence -------------------------------------------------------------------------
+def comments_context(
+    interrupt: Interrupt, user: Any, form: CommentForm | None = None, error: str = ""
+) -> dict[str, Any]:
+    """The item's comments, oldest first, and whether ``user`` may add one (a reviewer of the
+    workflow, while the item waits)."""
+    return {
+        "interrupt": interrupt,
+        "comments": list(Comment.objects.filter(interrupt=interrupt).select_related("author")),
+        "can_comment": interrupt.status == Interrupt.Status.PENDING
+        and can_answer(user, interrupt.thread.workflow),
+        "comment_form": form or CommentForm(),
+        "comment_error": error,
+    }
+
+
+def presence_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
+    """Who holds a claim on the item and who else has its page open (``reviews.presence``),
+    as ``user``'s page shows it; also what the page's socket pushes (``ReviewConsumer``)."""
+    claim = None
+    if interrupt.status == Interrupt.Status.PENDING:
+        claim = Claim.objects.active().filter(interrupt=interrupt).select_related("user").first()
+    others = [viewer for viewer in presence.viewers(interrupt.pk) if viewer.pk != user.pk]
+    return {
+        "interrupt": interrupt,
+        "presence_claim": claim,
+        "presence_claim_is_mine": claim is not None and claim.user_id == user.pk,
+        "presence_others": others,
+    }
+
+
+@require_POST
+@login_required
+def interrupt_comment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Add a comment (``body``); htmx gets the comments card back, a plain POST the page."""
+    interrupt = _get_interrupt(pk, request.user)
+    form = CommentForm(request.POST)
+    error, status = "", 400
+    if form.is_valid():
+        try:
+            services.add_comment(
+                interrupt=interrupt, user=request.user, body=form.cleaned_data["body"]
+            )
+        except services.NotAllowed:
+            error, status = "You are not allowed to review this workflow, so you cannot comment.", 403
+        except workflow_services.InterruptNotPending:
+            interrupt = _get_interrupt(pk, request.user)
+            error, status = "This item is no longer waiting: comments come before the decision.", 409
+        except ValueError as exc:
+            form.add_error("body", str(exc))
+        else:
+            form, status = None, 200
+    if request.htmx:
+        context = comments_context(interrupt, request.user, form, error)
+        return render(request, f"{PAGE}#comments", context, status=status)
+    if status == 200:
+        return redirect(reverse("reviews:interrupt", args=[pk]) + "#comments")
+    return _render_page(request, interrupt, comment_form=form, comment_error=error, status=status)
 
 
 def _not_pending_message(interrupt: Interrupt) -> str:
