@@ -127,7 +127,7 @@ def test_answering_releases_ones_own_claim(user_factory, interrupt_factory):
     assert Decision.objects.get().kind == "reject"
 
 
-def test_claim_and_release_tell_the_inbox_after_commit(
+def test_claim_and_release_tell_the_inbox_and_the_item_after_commit(
     user_factory, interrupt_factory, monkeypatch, django_capture_on_commit_callbacks
 ):
     from workflows.execution import publishing
@@ -140,7 +140,8 @@ def test_claim_and_release_tell_the_inbox_after_commit(
         assert sent == []
     with django_capture_on_commit_callbacks(execute=True):
         services.release_claim(interrupt=interrupt, user=user)
-    assert sent == ["inbox", "inbox"]
+    item = f"review.{interrupt.pk}"  # the item's open pages (reviews.presence)
+    assert sent == ["inbox", item, "inbox", item]
 
 
 @pytest.mark.django_db(transaction=True)

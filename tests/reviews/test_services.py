@@ -71,9 +71,13 @@ def test_inbox_is_told_after_commit(
         publishing, "group_send", lambda group, message: sent.append((group, message))
     )
     monkeypatch.setattr(waking, "wake", lambda run_id: None)
+    interrupt = interrupt_factory()
     with django_capture_on_commit_callbacks(execute=True):
         services.answer_interrupt(
-            interrupt=interrupt_factory(), user=user_factory(), value=True, decision="approve"
+            interrupt=interrupt, user=user_factory(), value=True, decision="approve"
         )
         assert sent == []
-    assert sent == [("inbox", {"type": "inbox.changed"})]
+    assert sent == [
+        ("inbox", {"type": "inbox.changed"}),
+        (f"review.{interrupt.pk}", {"type": "review.changed", "what": "presence"}),
+    ]
