@@ -115,7 +115,8 @@ class ReviewerInBrowserTests(BrowserTestCase):
         reviewer = self.logged_in_page("bob")
         self.open_review(reviewer, "ship the browser test")
         reviewer.get_by_label("Approve this section").check()
-        reviewer.get_by_label("Comment").fill("Goals look right to me")
+        # The section's own "Comment" field, not the item's comments card.
+        reviewer.get_by_role("textbox", name="Comment optional").fill("Goals look right to me")
         reviewer.get_by_role("button", name="Send answer").click()
         reviewer.wait_for_url(THREAD_URL)
 

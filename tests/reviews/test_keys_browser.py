@@ -87,8 +87,11 @@ class KeyboardTests(BrowserTestCase):
         search.focus()
         page.keyboard.type("jk")
         expect(search).to_have_value("jk")
+        expect(page.get_by_text("Nothing waiting matches these filters")).to_be_visible()
         expect(page.locator("[data-review-item][aria-current]")).to_have_count(0)
         search.fill("")
+        # The list is back (htmx swapped it and pushed the clean URL) before the keys go on.
+        expect(page).to_have_url(re.compile(r"/$"))
         expect(page.get_by_text("10 waiting · oldest first")).to_be_visible()
         page.keyboard.press("Escape")  # leaves the field
 
