@@ -2,7 +2,7 @@
 of one workflow in the inbox and approves them at once; each is checked on its own, and the
 inbox reports which were answered and why the others were not.
 
-Runs are paused in this process (``executor.execute_run``) and resumed by the live server's
+Runs are paused in this process (``workflows.execution.running.execute_run``) and resumed by the live server's
 executor. ``FLOWSITE_SHOTS``: see ``test_keys_browser``.
 """
 

@@ -2,7 +2,7 @@
 (``reviews/static/js/review-keys.js``): the keys press the page's own buttons, so each answer
 is the form POST a click sends (CSRF, validation, audit), and the next waiting item opens.
 
-Ten essay runs are paused in this process (``executor.execute_run``); the live server's own
+Ten essay runs are paused in this process (``workflows.execution.running.execute_run``); the live server's own
 executor resumes them. Set ``FLOWSITE_SHOTS`` to a directory to keep screenshots (1280 and
 390 px wide: ``keys-<state>-desktop.png`` / ``-phone.png``).
 """
@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect
 
 from reviews.models import Decision
 from tests.browser import CHROMIUM, LIVE, BrowserTestCase
-from workflows import executor, services
+from workflows import services
+from workflows.execution import running
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.browser
@@ -44,7 +45,7 @@ def paused_essays(count: int) -> list[Interrupt]:
     interrupts = []
     for n in range(count):
         run = services.start_run(workflow="essay-review", input=f"topic {n:02d}")
-        executor.execute_run(run.pk)
+        running.execute_run(run.pk)
         interrupts.append(Interrupt.objects.pending().get(thread=run.thread))
     return interrupts
 

@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 from reviews import services as review_services
 from tests.browser import CHROMIUM, LIVE, BrowserTestCase
 from tests.reviews.test_keys_browser import SHOTS
-from workflows import executor, services
+from workflows import services
+from workflows.execution import running
 from workflows.models import Interrupt
 
 pytestmark = pytest.mark.browser
@@ -41,11 +42,11 @@ class PhoneTests(BrowserTestCase):
         self.reviewer("alice")
         self.reviewer("bob")
         run = services.start_run(workflow="essay-review", input=LONG)
-        executor.execute_run(run.pk)
+        running.execute_run(run.pk)
         interrupt = Interrupt.objects.pending().get(thread=run.thread)
         for n in range(2):
             other = services.start_run(workflow="essay-review", input=f"topic {n}")
-            executor.execute_run(other.pk)
+            running.execute_run(other.pk)
         from django.contrib.auth import get_user_model
 
         bob = get_user_model().objects.get(username="bob")
