@@ -46,6 +46,12 @@ Environment variables:
   a live page), ``FLOWSITE_MAX_FRAME_BYTES`` (default 524288: one WebSocket message),
   ``FLOWSITE_PREVIEW_BYTES`` (default 2048: a value on an inbox card): ``workflows.truncation``
   shortens what is larger, with a link to the whole value.
+- ``EMAIL_BACKEND`` (default: Django's console backend, mail printed to stdout), ``EMAIL_HOST``,
+  ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD``, ``EMAIL_USE_TLS`` (``1``/``0``),
+  ``DEFAULT_FROM_EMAIL``: Django's email settings, for review notifications.
+- ``FLOWSITE_SITE_URL``: the site's address in links sent by email (default
+  ``http://localhost:8000``); ``FLOWSITE_REVIEW_LINK_MAX_AGE``: seconds a review link in an
+  email stays valid (default 604800, seven days).
 - ``FLOWSITE_CHAT_MODEL``: ``provider:model`` for the streaming essay example (default: a fake
   streaming chat model, offline).
 """
@@ -314,3 +320,17 @@ FLOWSITE_MAX_ANSWER_BYTES = int(os.environ.get("FLOWSITE_MAX_ANSWER_BYTES", str(
 FLOWSITE_MAX_PUSH_BYTES = int(os.environ.get("FLOWSITE_MAX_PUSH_BYTES", str(64 * 1024)))
 FLOWSITE_MAX_FRAME_BYTES = int(os.environ.get("FLOWSITE_MAX_FRAME_BYTES", str(512 * 1024)))
 FLOWSITE_PREVIEW_BYTES = int(os.environ.get("FLOWSITE_PREVIEW_BYTES", str(2 * 1024)))
+
+# Review notifications (reviews.notifications): Django's email framework; the console backend
+# prints mail in development (tests use Django's locmem backend).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_flag("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "flowsite@localhost")
+FLOWSITE_SITE_URL = os.environ.get("FLOWSITE_SITE_URL", "http://localhost:8000").rstrip("/")
+FLOWSITE_REVIEW_LINK_MAX_AGE = int(
+    os.environ.get("FLOWSITE_REVIEW_LINK_MAX_AGE", str(7 * 24 * 3600))
+)

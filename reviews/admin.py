@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from workflows.admin import ReadOnlyAdmin, pretty_json
 from workflows.templatetags.workflow_display import thread_label
 
-from .models import Claim, Decision, Escalation
+from .models import Approval, Assignment, Claim, Decision, Escalation
 
 
 @admin.register(Decision)
@@ -68,3 +68,38 @@ class EscalationAdmin(ReadOnlyAdmin):
     list_select_related = ["interrupt"]
     fields = ["interrupt", "group", "created_at"]
     readonly_fields = fields
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    """Who items are (and were) assigned to; reassign from the item's page (audited there)."""
+
+    list_display = ["interrupt", "assignee", "assigned_by", "reason", "created_at", "removed_at"]
+    list_filter = ["created_at", "removed_at", "group"]
+    search_fields = ["user__username", "group__name", "reason"]
+    list_select_related = ["interrupt", "user", "group", "assigned_by"]
+    fields = ["interrupt", "user", "group", "assigned_by", "reason", "created_at", "removed_at",
+              "removed_by"]
+    readonly_fields = fields
+
+    @admin.display(description="Assigned to")
+    def assignee(self, obj: Assignment) -> str:
+        return obj.assignee_label
+
+    def view_on_site(self, obj: Assignment) -> str:
+        return reverse("reviews:interrupt", args=[obj.interrupt_id])
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyAdmin):
+    """Each reviewer's approval of items that need several (``approvals=N``)."""
+
+    list_display = ["created_at", "user", "interrupt"]
+    list_select_related = ["user", "interrupt"]
+    search_fields = ["user__username", "interrupt__interrupt_id"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "user", "interrupt", "value"]
+    readonly_fields = fields
+
+    def view_on_site(self, obj: Approval) -> str:
+        return reverse("reviews:interrupt", args=[obj.interrupt_id])

@@ -8,8 +8,13 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from workflows import signals as workflow_signals
+        from workflows.models import Interrupt
 
         from . import services, signals  # noqa: F401  (signals connects its receivers)
+        from .notifications import email_assignees
 
         # review deadlines are carried out by the periodic sweep that recovers runs
         workflow_signals.sweep.connect(services.on_sweep, dispatch_uid="reviews.apply_deadlines")
+        signals.review_assigned.connect(
+            email_assignees, sender=Interrupt, dispatch_uid="reviews.email_assignees"
+        )

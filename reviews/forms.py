@@ -42,6 +42,7 @@ __all__ = [
     "CommentForm",
     "InboxFilterForm",
     "JsonAnswerForm",
+    "ReassignForm",
     "ReviewFilterForm",
     "SchemaForm",
     "TextAnswerForm",
@@ -325,13 +326,21 @@ class ReviewFilterForm(forms.Form):
         return urlencode({name: value for name, value in self.filters().items() if value})
 
     def is_filtered(self) -> bool:
-        """Whether any filter narrows the list (an order is not a filter)."""
-        return any(value for name, value in self.filters().items() if name != "sort")
+        """Whether any filter narrows the list (an order is not a filter, nor a tab)."""
+        return any(
+            value for name, value in self.filters().items() if name not in ("sort", "assigned")
+        )
 
 
 class InboxFilterForm(ReviewFilterForm):
-    """The inbox's filters: the archive's, plus claims and order."""
+    """The inbox's filters: the archive's, plus assignment (the tabs), claims and order."""
 
+    assigned = forms.ChoiceField(
+        label="Assigned",
+        required=False,
+        choices=[("", "Everyone's"), ("me", "Assigned to me"), ("groups", "My groups")],
+        widget=forms.HiddenInput,
+    )
     claim = forms.ChoiceField(
         label="Claims",
         required=False,
@@ -369,3 +378,26 @@ class AuditFilterForm(ReviewFilterForm):
         if Decision.objects.filter(user__isnull=True).exists():  # the system decided too
             self.fields["user"].choices += [("system", Decision.By.DEADLINE.label)]
         self.fields["kind"].choices = [("", "Every decision"), *Decision.Kind.choices]
+
+
+class ReassignForm(forms.Form):
+    """Staff's reassignment of an item: whom to (usernames and ``group:<name>``, separated by
+    commas or spaces; empty: nobody) and why. ``assignees()`` is ``(usernames, group names)``."""
+
+    assignees = forms.CharField(
+        label="Assign to",
+        required=False,
+        max_length=1000,
+        help_text="Usernames and group:<name>, separated by commas. Empty: nobody.",
+        widget=forms.TextInput(attrs={"placeholder": "alice, group:editors", "autocomplete": "off"}),
+    )
+    reason = forms.CharField(label="Reason", required=False, max_length=200)
+
+    def clean_assignees(self) -> list[str]:
+        names = self.cleaned_data["assignees"].replace(",", " ").split()
+        return list(dict.fromkeys(names))
+
+    def assignees_split(self) -> tuple[list[str], list[str]]:
+        names = self.cleaned_data["assignees"]
+        groups = [n.removeprefix("group:") for n in names if n.startswith("group:")]
+        return [n for n in names if not n.startswith("group:")], [g for g in groups if g]

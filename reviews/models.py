@@ -242,3 +242,124 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} viewing interrupt {self.interrupt_id}"
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def current(self) -> AssignmentQuerySet:
+        """Assignments not removed (by a reassignment): who the item is assigned to now."""
+        return self.filter(removed_at__isnull=True)
+
+
+class Assignment(models.Model):
+    """An interrupt assigned to a user or to a Django group: whose queue it is in.
+
+    Exactly one of ``user`` and ``group`` is set (a check constraint). Rows are never deleted
+    while the interrupt lives: a reassignment sets ``removed_at``/``removed_by`` on the rows it
+    replaces, so the rows are the assignment's audit (who assigned whom, when, why). At most one
+    current row per user and per group on an interrupt (partial unique constraints). Being
+    assigned is not a lease: whoever may answer the workflow can still claim and answer it
+    (``Claim`` is who works on it now). See ``reviews.services.assign``.
+    """
+
+    interrupt = models.ForeignKey(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="assignments"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_assignments",
+    )
+    group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="review_assignments",
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: assigned by the system (the workflow's assignees, an escalation).",
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, group__isnull=True)
+                | models.Q(user__isnull=True, group__isnull=False),
+                name="assignment_user_or_group",
+            ),
+            models.UniqueConstraint(
+                fields=["interrupt", "user"],
+                condition=models.Q(removed_at__isnull=True, user__isnull=False),
+                name="one_current_assignment_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["interrupt", "group"],
+                condition=models.Q(removed_at__isnull=True, group__isnull=False),
+                name="one_current_assignment_per_group",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "interrupt"],
+                condition=models.Q(removed_at__isnull=True),
+                name="assignment_current_user",
+            ),
+            models.Index(
+                fields=["group", "interrupt"],
+                condition=models.Q(removed_at__isnull=True),
+                name="assignment_current_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"interrupt {self.interrupt_id} assigned to {self.assignee_label}"
+
+    @property
+    def assignee_label(self) -> str:
+        """``alice`` or ``group editors``."""
+        if self.user_id is not None:
+            return self.user.get_username()
+        return f"group {self.group.name}"
+
+
+class Approval(models.Model):
+    """One reviewer's approval of an interrupt whose workflow needs several
+    (``registry.register(..., approvals=N)``). The N-th approval resumes the run (its
+    ``Decision`` is written then, by the last approver); each one is its own audited row. A
+    reviewer approves an item once (a unique constraint). See
+    ``reviews.services.answer_interrupt``."""
+
+    interrupt = models.ForeignKey(
+        "workflows.Interrupt", on_delete=models.CASCADE, related_name="approvals"
+    )
+    # PROTECT, as Decision.user: an audit row keeps its author.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_approvals"
+    )
+    value = models.JSONField(null=True, blank=True, help_text="The resume value approved.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["interrupt", "user"], name="one_approval_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"approved by {self.user} on interrupt {self.interrupt_id}"

@@ -26,12 +26,14 @@ from django.utils import timezone
 
 from workflows import registry
 from workflows.models import Interrupt, Thread
+from workflows.pagination import CappedCount, capped_count
 
-from .models import Claim, Decision, DecisionAction
+from .models import Assignment, Claim, Decision, DecisionAction
 
 __all__ = [
     "answerable_pending",
     "answered_by",
+    "assigned_counts",
     "audit_log",
     "inbox_interrupts",
     "matching_interrupts",
@@ -43,6 +45,8 @@ __all__ = [
 
 MINE = "mine"
 UNCLAIMED = "unclaimed"
+ASSIGNED_TO_ME = "me"
+MY_GROUPS = "groups"
 OLDEST = "oldest"
 NEWEST = "newest"
 DUE = "due"
@@ -93,11 +97,36 @@ def visible_pending(user: Any) -> QuerySet[Interrupt]:
     return _visible(Interrupt.objects.pending(), user)
 
 
+def _assigned(user: Any, assigned: str) -> QuerySet[Assignment]:
+    """Current assignments to ``user`` (``"me"``) or to the groups ``user`` is in
+    (``"groups"``)."""
+    current = Assignment.objects.current()
+    if assigned == ASSIGNED_TO_ME:
+        return current.filter(user=user)
+    return current.filter(group__in=user.groups.values("pk"))
+
+
+def assigned_counts(user: Any) -> dict[str, CappedCount]:
+    """How many pending interrupts ``user`` may see are assigned to them (``assigned_count``)
+    and to their groups (``group_count``): counted from the assignments' side (their indexes),
+    not by scanning every pending interrupt, and capped like the other tabs (``capped_count``)."""
+    hidden = registry.hidden_from(user)
+
+    def count(assigned: str) -> CappedCount:
+        rows = _assigned(user, assigned).filter(interrupt__status=Interrupt.Status.PENDING)
+        if hidden:
+            rows = rows.exclude(interrupt__thread__workflow__in=hidden)
+        return capped_count(rows.values("interrupt_id").distinct())
+
+    return {"assigned_count": count(ASSIGNED_TO_ME), "group_count": count(MY_GROUPS)}
+
+
 def inbox_interrupts(
     *,
     user: Any,
     workflow: str = "",
     claim: str = "",
+    assigned: str = "",
     q: str = "",
     sort: str = OLDEST,
     now: datetime | None = None,
@@ -107,9 +136,10 @@ def inbox_interrupts(
     index).
 
     ``workflow`` keeps one workflow's; ``claim="mine"`` those ``user`` holds an unexpired claim
-    on, ``claim="unclaimed"`` those nobody does; ``q`` searches the payload and the thread's
-    input. Empty arguments do not filter. Interrupts of workflows whose ``view_permission``
-    ``user`` lacks are left out.
+    on, ``claim="unclaimed"`` those nobody does; ``assigned="me"`` those assigned to ``user``,
+    ``assigned="groups"`` those assigned to a group of ``user``'s; ``q`` searches the payload and
+    the thread's input. Empty arguments do not filter. Interrupts of workflows whose
+    ``view_permission`` ``user`` lacks are left out.
     """
     now = now or timezone.now()
     pending = Interrupt.objects.pending()
@@ -118,6 +148,8 @@ def inbox_interrupts(
     interrupts = _visible(pending, user).select_related("thread")
     if workflow:
         interrupts = interrupts.filter(thread__workflow=workflow)
+    if assigned:
+        interrupts = interrupts.filter(pk__in=_assigned(user, assigned).values("interrupt_id"))
     active = Claim.objects.active(now).filter(interrupt=OuterRef("pk"))
     if claim == MINE:
         interrupts = interrupts.filter(Exists(active.filter(user=user)))
@@ -198,7 +230,9 @@ def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet
     call was edited is found under "edit")."""
     decisions = Decision.objects.select_related(
         "user", "interrupt__thread", "run"
-    ).prefetch_related("actions", "interrupt__comments__author")
+    ).prefetch_related(
+        "actions", "interrupt__comments__author", "interrupt__approvals__user"
+    )
     if user == SYSTEM:
         decisions = decisions.filter(user__isnull=True)
     elif user:

@@ -15,4 +15,6 @@ urlpatterns = [
     path("interrupts/<int:pk>/claim/", views.interrupt_claim, name="claim"),
     path("interrupts/<int:pk>/comments/", views.interrupt_comment, name="comment"),
     path("interrupts/<int:pk>/release/", views.interrupt_release, name="release"),
+    path("interrupts/<int:pk>/assign/", views.interrupt_reassign, name="reassign"),
+    path("r/<str:token>/", views.review_link, name="link"),
 ]

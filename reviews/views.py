@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Page
+from django.db.models import Count
 from django.http import HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,11 +29,12 @@ from workflows.pagination import CappedPaginator, capped_count
 from workflows.templatetags.workflow_display import thread_label
 from workflows.views import HtmxHttpRequest, workflow_title
 
-from . import bulk, export, presence, selectors, services
+from . import bulk, export, notifications, presence, selectors, services
 from .forms import (
     AuditFilterForm,
     CommentForm,
     InboxFilterForm,
+    ReassignForm,
     ReviewFilterForm,
     answer_form_class,
     audit_of,
@@ -40,7 +43,7 @@ from .forms import (
     decision_kind_of,
     resume_value_of,
 )
-from .models import Claim, Comment, Decision
+from .models import Approval, Assignment, Claim, Comment, Decision
 from .permissions import ANSWER_PERMISSION, can_answer, missing_answer_permissions
 
 PAGE = "reviews/interrupt.html"
@@ -63,8 +66,17 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
     claim_of = {claim.interrupt_id: claim for claim in claims}
     now = timezone.now()
+    assignees_of = _assignees_of(interrupts)
+    approved = dict(
+        Approval.objects.filter(interrupt__in=interrupts)
+        .values_list("interrupt_id")
+        .annotate(n=Count("id"))
+    )
     for interrupt in interrupts:
         _with_deadline(interrupt, now)
+        interrupt.assignees = assignees_of.get(interrupt.pk, [])
+        interrupt.approvals_needed = services.review_policy(interrupt.thread.workflow)[0]
+        interrupt.approvals_given = approved.get(interrupt.pk, 0)
         interrupt.workflow_title = workflow_title(interrupt.thread.workflow)
         interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
         claim = interrupt.active_claim = claim_of.get(interrupt.pk)
@@ -75,6 +87,8 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "filtered": form.is_filtered(),
         "newest_first": filters["sort"] == selectors.NEWEST,
         "order_label": ORDER_LABELS.get(filters["sort"], ORDER_LABELS[""]),
+        "assigned": filters["assigned"],
+        "user": user,
         "page_obj": page,
         "interrupts": interrupts,
         "can_review": user.has_perm(ANSWER_PERMISSION),
@@ -236,8 +250,18 @@ def _tab_counts(user: Any) -> dict[str, Any]:
     """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+")."""
     return {
         "waiting_count": capped_count(selectors.visible_pending(user)),
+        **selectors.assigned_counts(user),
         "answered_count": capped_count(Decision.objects.filter(user=user)),
     }
+
+
+def _assignees_of(interrupts: list[Interrupt]) -> dict[int, list[Assignment]]:
+    """The current assignments of each of ``interrupts`` (one query), by interrupt pk."""
+    found: dict[int, list[Assignment]] = {}
+    rows = Assignment.objects.current().filter(interrupt__in=interrupts)
+    for row in rows.select_related("user", "group"):
+        found.setdefault(row.interrupt_id, []).append(row)
+    return found
 
 
 def _get_interrupt(pk: int, user: Any) -> Interrupt:
@@ -249,6 +273,45 @@ def _get_interrupt(pk: int, user: Any) -> Interrupt:
     if not registry.can_view(user, interrupt.thread.workflow):
         raise PermissionDenied("You are not allowed to see this workflow's threads.")
     return interrupt
+
+
+def _assignment_context(
+    interrupt: Interrupt, user: Any, form: ReassignForm | None
+) -> dict[str, Any]:
+    """The item's assignees, its assignment history (staff) and the reassign form (staff,
+    while it is pending)."""
+    rows = list(
+        Assignment.objects.filter(interrupt=interrupt).select_related(
+            "user", "group", "assigned_by", "removed_by"
+        )
+    )
+    staff = user.is_staff
+    if staff and form is None and interrupt.status == Interrupt.Status.PENDING:
+        names = [
+            f"group:{row.group.name}" if row.group_id else row.user.get_username()
+            for row in rows
+            if row.removed_at is None
+        ]
+        form = ReassignForm(initial={"assignees": ", ".join(names)})
+    return {
+        "assignees": [row for row in rows if row.removed_at is None],
+        "assignment_history": rows if staff else [],
+        "reassign_form": form if staff and interrupt.status == Interrupt.Status.PENDING else None,
+    }
+
+
+def _approval_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
+    """An item needing several approvals: who approved so far, how many are needed, whether
+    ``user`` is one of them; and whether ``user`` may not approve it (the run's starter under
+    ``self_approval=False``)."""
+    needed, _self = services.review_policy(interrupt.thread.workflow)
+    approvals = list(interrupt.approvals.select_related("user")) if needed > 1 else []
+    return {
+        "approvals_needed": needed,
+        "approvals": approvals,
+        "approved_by_me": any(a.user_id == user.pk for a in approvals),
+        "self_approval_barred": services.is_self_approval(interrupt, user),
+    }
 
 
 def _claim_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
@@ -271,6 +334,7 @@ def _render_page(
     status: int = 200,
     comment_form: CommentForm | None = None,
     comment_error: str = "",
+    reassign_form: ReassignForm | None = None,
 ) -> HttpResponse:
     missing = missing_answer_permissions(request.user, interrupt.thread.workflow)
     claims = _claim_context(interrupt, request.user)
@@ -278,7 +342,8 @@ def _render_page(
     if form is None and interrupt.status == Interrupt.Status.PENDING and not missing:
         form = build_answer_form(answer_form_class(interrupt), interrupt)
     decision = Decision.objects.select_related("user").filter(interrupt=interrupt).first()
-    form = None if held_by_other else form
+    approval = _approval_context(interrupt, request.user)
+    form = None if held_by_other or approval["approved_by_me"] else form
     agent_form = form if getattr(form, "agent_request", None) is not None else None
     _with_deadline(interrupt, timezone.now())
     context = {
@@ -297,6 +362,8 @@ def _render_page(
         "error": error,
         **comments_context(interrupt, request.user, comment_form, comment_error),
         **presence_context(interrupt, request.user),
+        **_assignment_context(interrupt, request.user, reassign_form),
+        **approval,
     }
     # An htmx POST swaps just the answer card; everything else gets the whole page.
     partial = request.htmx and request.method == "POST"
@@ -333,15 +400,19 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             request, interrupt, form, error="Please correct the answer below.", status=400
         )
     try:
-        services.answer_interrupt(
+        run = services.answer_interrupt(
             interrupt=interrupt,
             user=request.user,
             value=resume_value_of(form),
             decision=decision_kind_of(form),
             **audit_of(form),
         )
+    except services.SelfApproval as exc:
+        return _render_page(request, interrupt, form, error=f"{exc} {NOT_SENT}", status=403)
     except services.NotAllowed:  # a permission revoked since the check above
         return _render_page(request, interrupt, error=NOT_ALLOWED, status=403)
+    except (services.AlreadyApproved, services.PlainApprovalNeeded) as exc:
+        return _render_page(request, interrupt, form, error=f"{exc}. {NOT_SENT}", status=409)
     except services.ClaimedByOther as exc:
         return _render_page(request, interrupt, error=f"{exc}. {NOT_SENT}", status=409)
     except workflow_services.InterruptNotPending:
@@ -349,7 +420,13 @@ def interrupt_answer(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _render_page(request, interrupt, error=_not_pending_message(interrupt), status=409)
     except (workflow_services.InvalidResumeValue, InvalidDecision) as exc:
         return _render_page(request, interrupt, form, error=str(exc), status=400)
-    if request.POST.get("then") == THEN_NEXT:
+    if run is None:  # an approval of several: the item waits for the next approver
+        approved, needed = _approval_progress(interrupt)
+        messages.success(
+            request, f"Your approval is recorded: {approved} of {needed} approvals."
+        )
+        url = reverse("reviews:interrupt", args=[interrupt.pk])
+    elif request.POST.get("then") == THEN_NEXT:
         url = _next_item_url(request, interrupt, decision_kind_of(form))
     else:
         url = reverse("workflows:thread", args=[interrupt.thread_id])
@@ -430,6 +507,12 @@ def interrupt_comment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _render_page(request, interrupt, comment_form=form, comment_error=error, status=status)
 
 
+def _approval_progress(interrupt: Interrupt) -> tuple[int, int]:
+    """``(approvals given, approvals needed)`` of a pending ``interrupt``."""
+    needed, _self = services.review_policy(interrupt.thread.workflow)
+    return interrupt.approvals.count(), needed
+
+
 def _not_pending_message(interrupt: Interrupt) -> str:
     if interrupt.status == Interrupt.Status.CANCELLED:
         return "This interrupt was cancelled: the run no longer waits for it."
@@ -480,3 +563,50 @@ def interrupt_release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         error = "You had no claim on this interrupt to release."
         return _render_page(request, interrupt, error=error, status=409)
     return _claim_changed(request, interrupt, "Released: others can review it now.")
+
+
+# -- assignment -----------------------------------------------------------------------------------
+@require_POST
+@login_required
+def interrupt_reassign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Staff: replace the item's assignees (``services.reassign``); the form's errors (an
+    unknown name) come back on the page with a 400, nothing changed."""
+    interrupt = _get_interrupt(pk, request.user)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may reassign reviews.")
+    form = ReassignForm(request.POST)
+    if form.is_valid():
+        users, groups = form.assignees_split()
+        try:
+            services.reassign(
+                interrupt=interrupt, users=users, groups=groups, by=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except services.UnknownAssignee as exc:
+            form.add_error("assignees", str(exc))
+        except workflow_services.InterruptNotPending:
+            interrupt = _get_interrupt(pk, request.user)
+            return _render_page(
+                request, interrupt, error=_not_pending_message(interrupt), status=409
+            )
+        else:
+            names = ", ".join(a.assignee_label for a in services.current_assignees(interrupt))
+            messages.success(request, f"Assigned to {names}." if names else "Unassigned.")
+            return redirect("reviews:interrupt", pk=interrupt.pk)
+    return _render_page(request, interrupt, status=400, reassign_form=form)
+
+
+# -- links sent by email ---------------------------------------------------------------------------
+@require_GET
+def review_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """An emailed link (``reviews.notifications.review_link``): a valid, unexpired signature
+    redirects to the item, whose page requires login as always; else a page saying why (400
+    for a link that was altered, 410 for an expired one)."""
+    try:
+        pk = notifications.interrupt_of_link(token)
+    except signing.SignatureExpired:
+        context = {"reason": "expired"}
+        return render(request, "reviews/link_invalid.html", context, status=410)
+    except signing.BadSignature:
+        return render(request, "reviews/link_invalid.html", {"reason": "invalid"}, status=400)
+    return redirect("reviews:interrupt", pk=pk)

@@ -21,6 +21,12 @@ the admin discovers ``admin.py``::
         # time; the inbox shows the time left (see workflows.deadlines).
         review_deadline=timedelta(hours=4),
         on_deadline=Default(False, decision="reject"),  # or Escalate(group="leads")
+        # Optional review policy (the ``reviews`` app applies it): who its items are assigned
+        # to when they appear, how many distinct approvals resume the run, and whether the
+        # user who started the run may approve it (four eyes).
+        assignees=["alice", "group:editors"],    # or a callable(interrupt value) -> that list
+        approvals=2,
+        self_approval=False,
     )
 
 The workflow may also be a compiled LangGraph graph (``StateGraph(...).compile()``,
@@ -31,7 +37,7 @@ The workflow may also be a compiled LangGraph graph (``StateGraph(...).compile()
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -77,6 +83,12 @@ class RegisteredWorkflow:
     ``review_deadline`` is how long an interrupt may wait (``None``: for ever); ``on_deadline``
     what happens then: a ``Default`` answer, an ``Escalate`` to a group, or ``None`` (the
     deadline is only shown). See ``workflows.deadlines``.
+    ``assignees`` is who the workflow's interrupts are assigned to when they appear: a list of
+    usernames and ``"group:<name>"`` (Django groups), or a callable taking the interrupt's value
+    (its JSON payload) and returning such a list; ``None`` assigns nobody. ``approvals`` is how
+    many distinct reviewers must approve before the run resumes (1: the first answer decides);
+    ``self_approval=False`` forbids the user who started the run to approve it. The ``reviews``
+    app applies these (``reviews.services``).
     """
 
     name: str
@@ -91,6 +103,9 @@ class RegisteredWorkflow:
     view_permission: str | None = None
     review_deadline: timedelta | None = None
     on_deadline: Default | Escalate | None = None
+    assignees: Sequence[str] | Callable[[Any], Sequence[str]] | None = None
+    approvals: int = 1
+    self_approval: bool = True
 
     @property
     def is_langgraph(self) -> bool:
@@ -133,13 +148,17 @@ def register(
     view_permission: str | None = None,
     review_deadline: timedelta | None = None,
     on_deadline: Any = None,
+    assignees: Sequence[str] | Callable[[Any], Sequence[str]] | None = None,
+    approvals: int = 1,
+    self_approval: bool = True,
 ) -> RegisteredWorkflow:
     """Register ``entrypoint`` (a Flowsite ``@entrypoint`` or a compiled LangGraph graph) under
     ``name`` (a slug). Re-registering a name replaces it.
 
     Raises ``TypeError`` for an ``entrypoint`` that is neither (e.g. a plain function),
     ``ValueError`` for a name that is not a slug, or a permission that is not of the
-    form ``"app_label.codename"``. Whether the permission exists is not checked (the database
+    form ``"app_label.codename"``, ``assignees`` that is neither a list of strings nor callable,
+    or ``approvals`` that is not a positive int. Whether the permission exists is not checked (the database
     may not be ready yet): one that does not exist lets only superusers through.
     ``review_deadline``: ``TypeError`` if not a ``timedelta``, ``ValueError`` if not positive or
     when ``on_deadline`` is given without it (``workflows.deadlines.check_deadline``).
@@ -159,6 +178,7 @@ def register(
                 f'{argument} must be a permission name like "app_label.codename", got {value!r}'
             )
     check_deadline(review_deadline, on_deadline)
+    _check_review_policy(assignees, approvals, self_approval)
     item = RegisteredWorkflow(
         name=name,
         entrypoint=entrypoint,
@@ -172,9 +192,25 @@ def register(
         view_permission=view_permission,
         review_deadline=review_deadline,
         on_deadline=deadline_action(on_deadline),
+        assignees=assignees if callable(assignees) or assignees is None else tuple(assignees),
+        approvals=approvals,
+        self_approval=self_approval,
     )
     _registry[name] = item
     return item
+
+
+def _check_review_policy(assignees: Any, approvals: Any, self_approval: Any) -> None:
+    if not (assignees is None or callable(assignees)):
+        if isinstance(assignees, str) or not all(isinstance(a, str) and a for a in assignees):
+            raise ValueError(
+                'assignees must be a list of usernames and "group:<name>", or a callable, '
+                f"got {assignees!r}"
+            )
+    if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 1:
+        raise ValueError(f"approvals must be a positive int, got {approvals!r}")
+    if not isinstance(self_approval, bool):
+        raise ValueError(f"self_approval must be True or False, got {self_approval!r}")
 
 
 def get(name: str) -> RegisteredWorkflow:

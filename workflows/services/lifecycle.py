@@ -153,7 +153,24 @@ def finish_run(
             if Run.objects.filter(thread_id=thread_pk, status=Run.Status.QUEUED).exists():
                 fields["status"] = Thread.Status.RUNNING  # another answer is already queued
         Thread.objects.filter(pk=thread_pk).update(**fields)
+        if status == Run.Status.INTERRUPTED:
+            _announce_interrupts(run_id, thread_pk)
     return fields
+
+
+def _announce_interrupts(run_id: Any, thread_pk: int) -> None:
+    """Send ``signals.run_interrupted`` in a savepoint of the outcome's transaction: a failing
+    receiver loses its own writes, never the run's outcome."""
+    from ..signals import run_interrupted
+
+    if not run_interrupted.has_listeners(Run):
+        return
+    pending = list(Interrupt.objects.pending().filter(thread_id=thread_pk).select_related("thread"))
+    try:
+        with transaction.atomic():
+            run_interrupted.send(sender=Run, run_id=run_id, interrupts=pending)
+    except Exception:
+        logger.exception("a run_interrupted receiver failed for run %s", run_id)
 
 
 def give_up_run(*, run_id: Any, error: str, worker: str | None = None) -> bool:
