@@ -148,6 +148,58 @@ def test_escalation_records_the_group_once(register_workflow, interrupt_factory,
 
 
 @pytestmark_db
+def test_escalation_assigns_the_group_and_emails_its_members(
+    register_workflow, interrupt_factory, thread_factory, user_factory,
+    django_capture_on_commit_callbacks, mailoutbox,
+):
+    from django.contrib.auth.models import Group
+
+    from reviews.models import Assignment
+
+    leads = Group.objects.create(name="leads")
+    lead = user_factory(username="lena", email="lena@example.com")
+    lead.groups.add(leads)
+    register_workflow("timed", review_deadline=HOUR, on_deadline=Escalate(group="leads"))
+    now = timezone.now()
+    interrupt = interrupt_factory(thread=thread_factory(workflow="timed"), deadline_at=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.apply_deadlines(now=now) == 1
+    assignment = Assignment.objects.get(interrupt=interrupt)
+    assert assignment.group == leads and assignment.assigned_by is None
+    assert [m.to for m in mailoutbox] == [["lena@example.com"]]
+
+
+@pytestmark_db
+def test_default_answer_decides_at_once_on_an_item_needing_two_approvals(
+    register_workflow, interrupt_factory, thread_factory
+):
+    register_workflow(
+        "timed", review_deadline=HOUR, on_deadline=Default(True, decision="approve"), approvals=2
+    )
+    now = timezone.now()
+    interrupt = interrupt_factory(thread=thread_factory(workflow="timed"), deadline_at=now)
+    assert services.apply_deadlines(now=now) == 1
+    decision = Decision.objects.get(interrupt=interrupt)
+    assert decision.user is None and decision.by == Decision.By.DEADLINE
+    interrupt.refresh_from_db()
+    assert interrupt.status != Interrupt.Status.PENDING
+
+
+@pytestmark_db
+def test_escalation_to_a_missing_group_is_still_recorded(
+    register_workflow, interrupt_factory, thread_factory
+):
+    from reviews.models import Assignment
+
+    register_workflow("timed", review_deadline=HOUR, on_deadline=Escalate(group="nobody"))
+    now = timezone.now()
+    interrupt = interrupt_factory(thread=thread_factory(workflow="timed"), deadline_at=now)
+    assert services.apply_deadlines(now=now) == 1
+    assert Escalation.objects.get(interrupt=interrupt).group == "nobody"
+    assert not Assignment.objects.exists()
+
+
+@pytestmark_db
 def test_system_and_reviewer_arguments_must_agree(interrupt_factory, user_factory):
     interrupt = interrupt_factory()
     with pytest.raises(ValueError, match="needs its user"):
