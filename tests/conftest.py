@@ -17,17 +17,24 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_workflow_connections(request):
-    """Close the database connections of the runtime's I/O threads before the test database
-    is dropped (PostgreSQL refuses to drop a database that other sessions use)."""
+    """Close the database connections of the runtime's I/O threads, and of asgiref's thread
+    that runs an async test's ``sync_to_async`` calls, before the test database is dropped
+    (PostgreSQL refuses to drop a database that other sessions use)."""
     if request.config.pluginmanager.hasplugin("django"):
         request.getfixturevalue("django_db_setup")
     yield
     if request.config.pluginmanager.hasplugin("django"):
+        import asyncio
+
+        from asgiref.sync import sync_to_async
         from django.db import connections
 
         from workflows.runtime.pool import io_workers
 
         io_workers().run_everywhere(connections.close_all)
+        # outside any async_to_sync, a thread-sensitive sync_to_async runs on asgiref's one
+        # executor thread: the same thread the async tests' ORM calls used
+        asyncio.run(sync_to_async(connections.close_all)())
 
 
 # -- factories for the dashboard's tests (users, logged-in clients, threads, interrupts) ----------

@@ -215,3 +215,38 @@ def test_sigterm_drains_a_worker_in_flight_runs_finish_queued_runs_stay(tmp_path
     # the one behind it was never started
     assert Run.objects.get(pk=queued.pk).status == Run.Status.QUEUED
     assert lines(logs[1]) == []
+
+
+def test_sigterm_drains_the_embedded_server_in_flight_runs_finish_queued_runs_stay(tmp_path, settings):
+    """The embedded default (the server hosts the worker consumer): a SIGTERM to Daphne drains
+    its pool before the reactor stops, as ``runworker`` does."""
+    import urllib.request
+
+    from tests.servers import daphne
+
+    settings.FLOWSITE_EXECUTOR = "external"  # this test process executes nothing: the server does
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.workflows.worker_settings",
+        "FLOWSITE_EXECUTOR": "inprocess",
+        "FLOWSITE_EXECUTOR_CONCURRENCY": "1",
+        "FLOWSITE_SWEEP_SECONDS": "0.5",
+        "DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+        "REDIS_URL": "",  # the embedded default: the in-memory layer
+    }
+    logs = [tmp_path / f"run-{i}.log" for i in range(2)]
+    with daphne(tmp_path, env, name="embedded") as server:
+        urllib.request.urlopen(f"{server.url}/accounts/login/", timeout=30).read()  # first request: serving
+        in_flight = services.start_run(workflow="counted-steps", input={"log": str(logs[0]), "hold": 10})
+        wait_for(lambda: "slow started" in lines(logs[0]), what="the run to start")
+        queued = services.start_run(workflow="counted-steps", input={"log": str(logs[1])})
+        time.sleep(1.5)  # a few sweeps: the full pool leaves it queued
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(TIMEOUT) == 0, server.log()
+        assert "drained" in server.log()
+    # the run in flight reached its end; the one behind it was never started
+    assert Thread.objects.get(pk=in_flight.thread_id).status == Thread.Status.DONE
+    assert lines(logs[0]) == ["first", "slow started", "slow done", "last"]
+    assert Run.objects.get(pk=queued.pk).status == Run.Status.QUEUED
+    assert lines(logs[1]) == []
+

@@ -8,7 +8,9 @@
 * :func:`serve`: the embedded default (``FLOWSITE_EXECUTOR="inprocess"``): the same consumer,
   hosted by the server process on its event loop, reading the in-memory layer; called by
   ``flowsite.asgi`` on a server's first request. Daphne has no ASGI lifespan, and ``Worker`` is
-  plain asyncio: it runs as a task of the server's loop.
+  plain asyncio: it runs as a task of the server's loop. A server stopped by SIGTERM or SIGINT
+  drains as a worker does: Twisted's "before shutdown" trigger waits for
+  ``pool.RunPool.drain`` (runs in flight reach a checkpoint, queued runs stay queued).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -99,3 +102,26 @@ def serve(loop: asyncio.AbstractEventLoop) -> None:
     )
     _hosted.clear()  # a previous loop's worker ended with its loop
     _hosted[id(loop)] = loop.create_task(worker.arun())
+    _drain_before_shutdown(loop)
+
+
+_draining_trigger: list[Any] = []
+
+
+def _drain_before_shutdown(loop: asyncio.AbstractEventLoop) -> None:
+    """Under Daphne (Twisted's asyncio reactor on ``loop``), have the reactor's shutdown (SIGTERM,
+    SIGINT) wait for this process's pool to drain, as ``RunsWorker`` does on the same signals.
+    Once per process; elsewhere (a test's event loop, no reactor) nothing."""
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if reactor is None or getattr(reactor, "_asyncioEventloop", None) is not loop or _draining_trigger:
+        return
+    from twisted.internet import defer
+
+    def drain() -> defer.Deferred:
+        logger.info("server stopping: draining %d runs in flight", len(pool.run_pool().inflight))
+        drained = defer.Deferred.fromFuture(asyncio.wrap_future(pool.drain_threadsafe(), loop=loop))
+        drained.addCallback(lambda _: logger.info("drained"))
+        drained.addErrback(lambda failure: logger.error("drain failed: %s", failure.getErrorMessage()))
+        return drained
+
+    _draining_trigger.append(reactor.addSystemEventTrigger("before", "shutdown", drain))
