@@ -20,7 +20,12 @@ at the largest size.
 Usage::
 
     .venv/bin/python bench/pages.py [--sizes 1000,100000] [-n 30] [--explain]
-        [--pg postgres://postgres@127.0.0.1:5432/bench_pages]
+        [--pg postgres://postgres@127.0.0.1:5432/bench_pages] [--reuse]
+
+``--reuse``: one database per size, named after ``--pg`` with ``_<size>`` appended
+(``bench_pages_100000``), seeded on the first run and reused by the next ones without
+reseeding (seeding 100,000 takes minutes); a reused database is migrated (the change's new
+indexes) and analyzed first.
 """
 
 from __future__ import annotations
@@ -53,6 +58,37 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def database_exists(url: str) -> bool:
+    """Whether the database of ``url`` exists and holds a finished seed (``bench_seed``)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [parts.path.lstrip("/")]
+        ).fetchone()
+    if not found:
+        return False
+    with psycopg.connect(url, autocommit=True) as conn:
+        return bool(conn.execute("SELECT to_regclass('bench_seed')").fetchone()[0])
+
+
+def sized_url(url: str, size: int) -> str:
+    """``url`` with ``_<size>`` after its database name: ``--reuse`` keeps one per size."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path}_{size}"))
+
+
+def use_database(url: str) -> None:
+    """Point Django's default connection at ``url``'s database (closing the current one)."""
+    from django.db import connections
+
+    conn = connections["default"]
+    conn.close()
+    conn.settings_dict["NAME"] = urlsplit(url).path.lstrip("/")
+
+
 def setup_django(url: str) -> None:
     os.environ.update(
         DATABASE_URL=url, DEBUG="0", SECRET_KEY="bench-pages-" + "x" * 40,
@@ -73,12 +109,11 @@ def seed_templates():
     from django.core.management import call_command
 
     from reviews.services import answer_interrupt
-    from workflows import executor, services
+    from workflows import services
+    from workflows.execution import running as executor
     from workflows.models import Interrupt
 
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: hashed names
+    migrate()
     users = get_user_model().objects
     me = users.create_superuser("bench", password="bench")
     other = users.create_superuser("other", password="other")
@@ -95,6 +130,38 @@ def seed_templates():
     answered.refresh_from_db()
     parallel = started("parallel-review", {"title": "Doc", "sections": [{"title": "A", "text": "a"}]})
     return me, other, waiting, answered, parallel
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+def mark_seeded() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS bench_seed (seeded_at timestamptz DEFAULT now())")
+        cur.execute("INSERT INTO bench_seed DEFAULT VALUES")
+
+
+def templates_from_db():
+    """What :func:`seed_templates` returned, read back from a seeded database (``--reuse``)."""
+    from django.contrib.auth import get_user_model
+
+    from workflows.models import Interrupt
+
+    users = get_user_model().objects
+    made = Interrupt.objects.exclude(thread__thread_id__startswith="bench-").order_by("id")
+    return (
+        users.get(username="bench"),
+        users.get(username="other"),
+        made.filter(status="pending", thread__workflow="essay-review").first(),
+        made.filter(status="resolved", thread__workflow="essay-review").first(),
+        made.filter(status="pending", thread__workflow="parallel-review").first(),
+    )
 
 
 def grow(n: int, me, other, waiting, answered, parallel) -> None:
@@ -153,10 +220,14 @@ def grow(n: int, me, other, waiting, answered, parallel) -> None:
                          CASE WHEN split_part(t.thread_id, '-', 3)::int %% 10 = 0 THEN %(other)s ELSE %(me)s END,
                          t.created_at, t.created_at + interval '1 minute'
                   FROM t, workflows_interrupt i WHERE i.id = %(template)s
-                  RETURNING id, resolved_by_id, resolved_at
+                  RETURNING id, thread_id, interrupt_id, resolved_by_id, resolved_at
                 )
-                INSERT INTO reviews_decision (interrupt_id, user_id, kind, value, created_at)
-                SELECT i.id, i.resolved_by_id, 'approve', 'true'::jsonb, i.resolved_at FROM i
+                INSERT INTO reviews_decision (interrupt_id, user_id, kind, value, created_at, by,
+                  interrupt_key, question, thread_key, workflow)
+                SELECT i.id, i.resolved_by_id, d.kind, d.value, i.resolved_at, d.by,
+                       i.interrupt_id, d.question, t.thread_id, d.workflow
+                FROM i JOIN t ON t.id = i.thread_id, reviews_decision d
+                WHERE d.interrupt_id = %(template)s
                 """,
                 {"me": me.pk, "other": other.pk, "start": start, "stop": stop,
                  "template": answered.pk},
@@ -276,28 +347,47 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/bench_pages")
     parser.add_argument("--sizes", default="1000,100000", help="pending interrupts, ascending")
     parser.add_argument("-n", "--repeat", type=int, default=30, help="requests per page and size")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="one database per size (the --pg name + '_<size>'), seeded once and reused",
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE at the largest size")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
-    recreate_database(args.pg)
     setup_django(args.pg)
     import django
     import psycopg
+    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
-    me, other, waiting, answered, parallel = seed_templates()
-    seed_history(answered.thread_id)
-    client = Client()
-    client.force_login(me)
-
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off: hashed names
     load_before = f"{os.getloadavg()[0]:.1f}"
     results: dict[str, list[tuple[float, float, float, float, int]]] = {}
+    templates = None
     for size in sizes:
+        url = sized_url(args.pg, size) if args.reuse else args.pg
         t0 = time.perf_counter()
-        grow(size, me, other, waiting, answered, parallel)
-        print(f"seeded {size} pending in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        if args.reuse and database_exists(url):
+            use_database(url)
+            migrate()
+            with connection.cursor() as cur:
+                cur.execute("ANALYZE")  # a migration may have added indexes
+            templates = templates_from_db()
+            print(f"reused {url} ({size} pending)", file=sys.stderr)
+        else:
+            if templates is None or args.reuse:
+                recreate_database(url)
+                use_database(url)
+                templates = seed_templates()
+                seed_history(templates[3].thread_id)
+            grow(size, *templates)
+            mark_seeded()
+            print(f"seeded {size} pending in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        me, other, waiting, answered, parallel = templates
+        client = Client()
+        client.force_login(me)
         for name, url in pages(waiting, answered.thread_id):
             results.setdefault(name, []).append(measure(client, url, args.repeat))
     with connection.cursor() as cur:
