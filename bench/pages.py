@@ -86,6 +86,7 @@ def use_database(url: str) -> None:
 
     conn = connections["default"]
     conn.close()
+    conn.close_pool()  # the pool's connections are to the previous database
     conn.settings_dict["NAME"] = urlsplit(url).path.lstrip("/")
 
 
@@ -94,6 +95,8 @@ def setup_django(url: str) -> None:
         DATABASE_URL=url, DEBUG="0", SECRET_KEY="bench-pages-" + "x" * 40,
         SECURE_SSL_REDIRECT="0", FLOWSITE_EXECUTOR="external",
         ALLOWED_HOSTS="testserver,127.0.0.1,localhost",
+        # one pooled connection: every request runs on the backend whose CPU time is read
+        FLOWSITE_DB_POOL_MIN_SIZE="1", FLOWSITE_DB_POOL_MAX_SIZE="1",
     )
     os.environ.setdefault("FLOWSITE_VAR_DIR", "/tmp/flowsite-bench-pages")  # its collected static
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowsite.settings")
