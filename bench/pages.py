@@ -110,6 +110,7 @@ def seed_templates():
     interrupt, pending parallel-review interrupt)``."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
+    from django.db import connection
 
     from reviews.services import answer_interrupt
     from workflows import services
@@ -121,15 +122,19 @@ def seed_templates():
     me = users.create_superuser("bench", password="bench")
     other = users.create_superuser("other", password="other")
 
+    def execute(run_id):
+        connection.close()  # the pool's one connection: the executor's thread takes it
+        executor.execute_run(run_id)
+
     def started(workflow, value):
         run = services.start_run(workflow=workflow, input=value, user=me)
-        executor.execute_run(run.pk)
+        execute(run.pk)
         return Interrupt.objects.pending().filter(thread_id=run.thread_id).first()
 
     waiting = started("essay-review", "cats")
     answered = started("essay-review", "dogs")
     run = answer_interrupt(interrupt=answered, user=other, value=True, decision="approve")
-    executor.execute_run(run.pk)
+    execute(run.pk)
     answered.refresh_from_db()
     parallel = started("parallel-review", {"title": "Doc", "sections": [{"title": "A", "text": "a"}]})
     return me, other, waiting, answered, parallel

@@ -25,7 +25,7 @@ from workflows import registry
 from workflows import services as workflow_services
 from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
-from workflows.pagination import CappedPaginator, capped_count
+from workflows.pagination import COUNT_CAP, CappedCount, CappedPaginator, capped_count
 from workflows.templatetags.workflow_display import thread_label
 from workflows.views import HtmxHttpRequest, workflow_title
 
@@ -57,31 +57,41 @@ THEN_NEXT = "next"
 def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     """What the inbox list shows ``user`` for the filters in ``params`` (``q``, ``workflow``,
     ``claim``, ``sort``, ``page``): one page of pending interrupts, each with its workflow's
-    title, whether ``user`` may answer it and who holds an unexpired claim on it."""
+    title, whether ``user`` may answer it and who holds an unexpired claim on it; and, unfiltered,
+    ``waiting_count`` (the paginator's capped count: the tab and the nav's badge read it rather
+    than counting again).
+
+    The page is paginated over the interrupts' ids (an index-only walk of the pending index,
+    however deep the page), then its 20 rows are read by primary key with their threads."""
     form = InboxFilterForm(params)
     filters = form.filters()
     queryset = selectors.inbox_interrupts(user=user, **filters)
-    page = CappedPaginator(queryset, PER_PAGE).get_page(params.get("page"))
-    interrupts = list(page.object_list)
-    claims = Claim.objects.active().filter(interrupt__in=interrupts).select_related("user")
+    paginator = CappedPaginator(queryset.values_list("pk", flat=True), PER_PAGE)
+    page = paginator.get_page(params.get("page"))
+    ids = list(page.object_list)
+    rows = Interrupt.objects.select_related("thread", "escalation").in_bulk(ids)
+    interrupts = [rows[pk] for pk in ids if pk in rows]
+    claims = Claim.objects.active().filter(interrupt__in=ids).select_related("user")
     claim_of = {claim.interrupt_id: claim for claim in claims}
     now = timezone.now()
-    assignees_of = _assignees_of(interrupts)
+    assignees_of = _assignees_of(ids)
     approved = dict(
-        Approval.objects.filter(interrupt__in=interrupts)
-        .values_list("interrupt_id")
-        .annotate(n=Count("id"))
+        Approval.objects.filter(interrupt__in=ids).values_list("interrupt_id").annotate(n=Count("id"))
     )
+    per_workflow: dict[str, tuple[int, str, bool]] = {}
     for interrupt in interrupts:
+        name = interrupt.thread.workflow
+        if name not in per_workflow:
+            needed = services.review_policy(name)[0]
+            per_workflow[name] = (needed, workflow_title(name), can_answer(user, name))
         _with_deadline(interrupt, now)
         interrupt.assignees = assignees_of.get(interrupt.pk, [])
-        interrupt.approvals_needed = services.review_policy(interrupt.thread.workflow)[0]
+        needed, interrupt.workflow_title, interrupt.can_answer = per_workflow[name]
+        interrupt.approvals_needed = needed
         interrupt.approvals_given = approved.get(interrupt.pk, 0)
-        interrupt.workflow_title = workflow_title(interrupt.thread.workflow)
-        interrupt.can_answer = can_answer(user, interrupt.thread.workflow)
         claim = interrupt.active_claim = claim_of.get(interrupt.pk)
         interrupt.claimed_by_me = claim is not None and claim.user_id == user.pk
-    return {
+    context = {
         **_list_urls(reverse("reviews:inbox"), form, page),
         "filter_form": form,
         "filtered": form.is_filtered(),
@@ -93,6 +103,9 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "interrupts": interrupts,
         "can_review": user.has_perm(ANSWER_PERMISSION),
     }
+    if not form.is_filtered() and not filters["assigned"] and paginator.cap == COUNT_CAP:
+        context["waiting_count"] = CappedCount(min(paginator.count, COUNT_CAP), paginator.count > COUNT_CAP)
+    return context
 
 
 ORDER_LABELS = {"": "oldest first", selectors.NEWEST: "newest first", selectors.DUE: "due first"}
@@ -138,7 +151,8 @@ def _list_response(
 @require_GET
 @login_required
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    context = {**inbox_context(request.user, request.GET), **_tab_counts(request.user)}
+    context = inbox_context(request.user, request.GET)
+    context.update(_tab_counts(request.user, context))
     context["bulk_outcomes"] = request.session.pop(BULK_OUTCOMES, None)
     return _list_response(request, "reviews/inbox.html", "inbox-list", context)
 
@@ -168,7 +182,8 @@ def bulk_answer(request: HtmxHttpRequest) -> HttpResponse:
         )
     except ValueError as exc:  # MixedWorkflows too
         params = QueryDict(urlsplit(back).query)  # the inbox as it was, its filters kept
-        context = {**inbox_context(request.user, params), **_tab_counts(request.user)}
+        context = inbox_context(request.user, params)
+        context.update(_tab_counts(request.user, context))
         context["bulk_error"] = str(exc)
         for interrupt in context["interrupts"]:  # the selection stays ticked
             interrupt.selected = str(interrupt.pk) in ids
@@ -246,17 +261,23 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
     }
 
 
-def _tab_counts(user: Any) -> dict[str, Any]:
-    """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+")."""
+def _tab_counts(user: Any, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+"); a count in
+    ``known`` (``waiting_count`` from ``inbox_context``) is not counted again."""
+    known = known or {}
     return {
-        "waiting_count": capped_count(selectors.visible_pending(user)),
+        "waiting_count": (
+            known["waiting_count"] if "waiting_count" in known
+            else capped_count(selectors.visible_pending(user))
+        ),
         **selectors.assigned_counts(user),
         "answered_count": capped_count(Decision.objects.filter(user=user)),
     }
 
 
-def _assignees_of(interrupts: list[Interrupt]) -> dict[int, list[Assignment]]:
-    """The current assignments of each of ``interrupts`` (one query), by interrupt pk."""
+def _assignees_of(interrupts: list[Interrupt] | list[int]) -> dict[int, list[Assignment]]:
+    """The current assignments of each of ``interrupts`` (rows or pks; one query), by
+    interrupt pk."""
     found: dict[int, list[Assignment]] = {}
     rows = Assignment.objects.current().filter(interrupt__in=interrupts)
     for row in rows.select_related("user", "group"):

@@ -10,10 +10,14 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def pending_review_count(context: template.Context) -> Any:
     """How many interrupts the page's user may see wait for a reviewer (the nav's badge), as a
-    ``workflows.pagination.CappedCount`` (renders "1,000+" beyond the cap)."""
+    ``workflows.pagination.CappedCount`` (renders "1,000+" beyond the cap). A page that counted
+    them already for its tab (``waiting_count`` in its context: the inbox, the archive) is not
+    counted again."""
     from reviews.selectors import visible_pending
     from workflows.pagination import capped_count
 
+    if "waiting_count" in context:
+        return context["waiting_count"]
     request = context.get("request")
     return capped_count(visible_pending(getattr(request, "user", None)))
 

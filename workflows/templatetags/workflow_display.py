@@ -2,7 +2,7 @@
 
 ``{% show_value value %}`` renders JSON data as people read it: a dict as a definition list, a
 list as a list, long text as a block of paragraphs, booleans as Yes/No; deep or odd values fall
-back to indented JSON in a ``<pre>``. Everything goes through the (autoescaping) template.
+back to indented JSON in a ``<pre>`` (``workflows.value_html``, which escapes every piece).
 """
 
 from __future__ import annotations
@@ -11,60 +11,22 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString
 
 from workflows.agent_requests import AgentRequest, arg_diff, classify, decisions_of
+from workflows.value_html import key_label, pretty_json, value_html
 
 register = template.Library()
 
-MAX_DEPTH = 3
-TAG = "__fs__"  # workflows.runtime.serde tags: {"__fs__": "datetime", "v": "..."}
+
+@register.simple_tag
+def show_value(value: Any, depth: int = 0) -> SafeString:
+    """``value`` as HTML (``workflows.value_html.value_html``), ``depth`` levels down."""
+    return value_html(value, depth)
 
 
-def value_kind(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "text" if "\n" in value or len(value) > 120 else "str"
-    if isinstance(value, dict):
-        if value.get(TAG) == "truncated":  # workflows.truncation's marker
-            return "truncated"
-        if TAG in value and "v" in value:
-            return "tagged"
-        return "dict" if value else "empty"
-    if isinstance(value, (list, tuple)):
-        return "list" if value else "empty"
-    return "other"
-
-
-@register.inclusion_tag("includes/value.html")
-def show_value(value: Any, depth: int = 0) -> dict:
-    kind = value_kind(value)
-    if kind in ("dict", "list") and depth >= MAX_DEPTH:
-        kind = "json"
-    context = {"value": value, "kind": kind, "depth": depth, "next_depth": depth + 1}
-    if kind == "tagged":
-        context.update(tag=value[TAG], value=value["v"])
-    if kind == "truncated":
-        context.update(preview=value.get("v") or "", size=value.get("bytes"), url=value.get("url"))
-    if kind == "dict":  # not value.items in the template: a key "items" would shadow it
-        context["entries"] = list(value.items())
-    return context
-
-
-@register.filter
-def key_label(key: Any) -> str:
-    """``"draft_essay"`` -> ``"Draft essay"``."""
-    text = str(key).replace("_", " ").replace("-", " ").strip()
-    return text[:1].upper() + text[1:]
-
-
-@register.filter
-def pretty_json(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+register.filter("key_label", key_label)
+register.filter("pretty_json", pretty_json)
 
 
 @register.filter
