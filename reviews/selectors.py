@@ -181,10 +181,19 @@ def answerable_pending(user: Any, now: datetime | None = None) -> QuerySet[Inter
 
 
 def _after(interrupt: Interrupt) -> Q:
-    """Rows after ``interrupt`` in the inbox's oldest-first order (``created_at``, ``id``)."""
-    return Q(created_at__gt=interrupt.created_at) | Q(
-        created_at=interrupt.created_at, id__gt=interrupt.pk
-    )
+    """Rows after ``interrupt`` in the inbox's oldest-first order (``created_at``, ``id``).
+
+    The leading ``created_at >= ...`` says nothing new, but it is what PostgreSQL can start the
+    pending index's scan at (the ``OR`` alone it can only filter by, reading every row before
+    ``interrupt``: 50,000 at 100k)."""
+    at = interrupt.created_at
+    return Q(created_at__gte=at) & (Q(created_at__gt=at) | Q(created_at=at, id__gt=interrupt.pk))
+
+
+def _before(interrupt: Interrupt) -> Q:
+    """Rows before ``interrupt`` in that order (the backward scan's start: ``created_at <=``)."""
+    at = interrupt.created_at
+    return Q(created_at__lte=at) & (Q(created_at__lt=at) | Q(created_at=at, id__lt=interrupt.pk))
 
 
 def next_waiting(*, user: Any, after: Interrupt | None = None) -> Interrupt | None:
@@ -204,7 +213,7 @@ def neighbours(*, user: Any, interrupt: Interrupt) -> tuple[Interrupt | None, In
     ``k`` and ``j`` go from an item's page."""
     queue = visible_pending(user).exclude(pk=interrupt.pk)
     following = queue.filter(_after(interrupt)).order_by("created_at", "id").first()
-    preceding = queue.exclude(_after(interrupt)).order_by("-created_at", "-id").first()
+    preceding = queue.filter(_before(interrupt)).order_by("-created_at", "-id").first()
     return preceding, following
 
 

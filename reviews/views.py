@@ -25,11 +25,14 @@ from workflows import registry
 from workflows import services as workflow_services
 from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
-from workflows.pagination import COUNT_CAP, CappedCount, CappedPaginator, capped_count
+from workflows.pagination import COUNT_CAP, CappedCount, CappedIdPaginator, CappedPaginator, capped_count
 from workflows.templatetags.workflow_display import thread_label
+from workflows.row_urls import pk_url
+from workflows.value_html import value_html
 from workflows.views import HtmxHttpRequest, workflow_title
 
 from . import bulk, export, notifications, presence, selectors, services
+from .templatetags.reviews_tags import previewed
 from .forms import (
     AuditFilterForm,
     CommentForm,
@@ -61,12 +64,21 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     ``waiting_count`` (the paginator's capped count: the tab and the nav's badge read it rather
     than counting again).
 
-    The page is paginated over the interrupts' ids (an index-only walk of the pending index,
-    however deep the page), then its 20 rows are read by primary key with their threads."""
+    One query reads the first ids in the list's order (``CappedIdPaginator``: its count and the
+    page's ids; an index-only walk of the pending index), or with a narrowing filter a capped
+    count and the page's ids; then one query reads the page's 20 rows by primary key with their
+    threads."""
     form = InboxFilterForm(params)
     filters = form.filters()
     queryset = selectors.inbox_interrupts(user=user, **filters)
-    paginator = CappedPaginator(queryset.values_list("pk", flat=True), PER_PAGE)
+    # A filter on the thread, a claim or an assignment keeps few rows of the pending index's
+    # order: its capped count is cheaper by its own plan (from the filter's side) than by
+    # walking that order to the cap, so it counts apart; the whole list or a search reads the
+    # ids once.
+    narrowed = filters["workflow"] or filters["claim"] or filters["assigned"]
+    paginator = (CappedPaginator if narrowed else CappedIdPaginator)(
+        queryset.values_list("pk", flat=True), PER_PAGE
+    )
     page = paginator.get_page(params.get("page"))
     ids = list(page.object_list)
     rows = Interrupt.objects.select_related("thread", "escalation").in_bulk(ids)
@@ -75,15 +87,18 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     claim_of = {claim.interrupt_id: claim for claim in claims}
     now = timezone.now()
     assignees_of = _assignees_of(ids)
-    approved = dict(
-        Approval.objects.filter(interrupt__in=ids).values_list("interrupt_id").annotate(n=Count("id"))
-    )
-    per_workflow: dict[str, tuple[int, str, bool]] = {}
+    per_workflow = {  # (approvals needed, title, may answer) of each workflow on the page
+        name: (services.review_policy(name)[0], workflow_title(name), can_answer(user, name))
+        for name in {interrupt.thread.workflow for interrupt in interrupts}
+    }
+    approved = {}
+    if any(needed > 1 for needed, _title, _may in per_workflow.values()):
+        approved = dict(
+            Approval.objects.filter(interrupt__in=ids).values_list("interrupt_id").annotate(n=Count("id"))
+        )
+    item_url, thread_url = pk_url("reviews:interrupt"), pk_url("workflows:thread")
     for interrupt in interrupts:
         name = interrupt.thread.workflow
-        if name not in per_workflow:
-            needed = services.review_policy(name)[0]
-            per_workflow[name] = (needed, workflow_title(name), can_answer(user, name))
         _with_deadline(interrupt, now)
         interrupt.assignees = assignees_of.get(interrupt.pk, [])
         needed, interrupt.workflow_title, interrupt.can_answer = per_workflow[name]
@@ -91,6 +106,7 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         interrupt.approvals_given = approved.get(interrupt.pk, 0)
         claim = interrupt.active_claim = claim_of.get(interrupt.pk)
         interrupt.claimed_by_me = claim is not None and claim.user_id == user.pk
+        _card_display(interrupt, item_url, thread_url)
     context = {
         **_list_urls(reverse("reviews:inbox"), form, page),
         "filter_form": form,
@@ -106,6 +122,20 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     if not form.is_filtered() and not filters["assigned"] and paginator.cap == COUNT_CAP:
         context["waiting_count"] = CappedCount(min(paginator.count, COUNT_CAP), paginator.count > COUNT_CAP)
     return context
+
+
+def _card_display(interrupt: Interrupt, item_url: Any, thread_url: Any) -> None:
+    """Set what an inbox card shows, computed here rather than by filters and tags per card:
+    ``item_url``, ``thread_url``, ``label`` (``thread_label``), ``created_iso``, and the payload:
+    ``agent_request`` (``classify``; the card lists its calls) or else ``payload_html`` (its
+    preview, ``previewed``, as ``value_html``)."""
+    interrupt.item_url = item_url(interrupt.pk)
+    interrupt.thread_url = thread_url(interrupt.thread_id)
+    interrupt.label = thread_label(interrupt.thread)
+    interrupt.created_iso = timezone.localtime(interrupt.created_at).isoformat()
+    shown = previewed(interrupt)
+    interrupt.agent_request = classify(shown.value, shown.response_schema)
+    interrupt.payload_html = "" if interrupt.agent_request else value_html(shown.value)
 
 
 ORDER_LABELS = {"": "oldest first", selectors.NEWEST: "newest first", selectors.DUE: "due first"}
@@ -207,10 +237,12 @@ def archive(request: HtmxHttpRequest) -> HttpResponse:
     """The interrupts the user answered, newest first, with their decisions."""
     form = ReviewFilterForm(request.GET)
     queryset = selectors.answered_by(user=request.user, **form.filters())
-    context = {
-        **_decision_page(request, reverse("reviews:archive"), form, queryset),
-        **_tab_counts(request.user),
-    }
+    context = _decision_page(request, reverse("reviews:archive"), form, queryset)
+    paginator = context["page_obj"].paginator
+    known = {}
+    if not form.is_filtered() and paginator.cap == COUNT_CAP:  # the tab's count: all of mine
+        known["answered_count"] = CappedCount(min(paginator.count, COUNT_CAP), paginator.count > COUNT_CAP)
+    context.update(_tab_counts(request.user, known))
     return _list_response(request, "reviews/archive.html", "archive-list", context)
 
 
@@ -263,7 +295,8 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
 
 def _tab_counts(user: Any, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+"); a count in
-    ``known`` (``waiting_count`` from ``inbox_context``) is not counted again."""
+    ``known`` (``waiting_count`` from ``inbox_context``, ``answered_count`` from the archive's
+    paginator) is not counted again."""
     known = known or {}
     return {
         "waiting_count": (
@@ -271,7 +304,10 @@ def _tab_counts(user: Any, known: Mapping[str, Any] | None = None) -> dict[str, 
             else capped_count(selectors.visible_pending(user))
         ),
         **selectors.assigned_counts(user),
-        "answered_count": capped_count(Decision.objects.filter(user=user)),
+        "answered_count": (
+            known["answered_count"] if "answered_count" in known
+            else capped_count(Decision.objects.filter(user=user))
+        ),
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
-__all__ = ["COUNT_CAP", "CappedCount", "CappedPaginator", "capped_count"]
+__all__ = ["COUNT_CAP", "CappedCount", "CappedIdPaginator", "CappedPaginator", "capped_count"]
 
 COUNT_CAP = 1000
 
@@ -95,3 +95,28 @@ class CappedPaginator(Paginator):
     @property
     def num_pages_label(self) -> str:
         return f"{self.num_pages - 1:,}+" if self.count > self.cap else str(self.num_pages)
+
+
+class CappedIdPaginator(CappedPaginator):
+    """A ``CappedPaginator`` over a list's primary keys (``object_list``: an ordered
+    ``values_list("pk", flat=True)``) that counts and pages with one query: it reads the first
+    ``cap + 1`` ids in order (an index-only walk when the order is an index's), so ``count`` is
+    how many it got and a page is a slice of them. The page's ``object_list`` is its ids; the
+    caller reads those rows by primary key.
+
+    For a search the matches are found, sorted and cut once instead of twice (the count and
+    the page each ran the search)."""
+
+    @cached_property
+    def ids(self) -> list[Any]:
+        """The first ``cap + 1`` ids (after ``validate_number`` has grown ``cap``)."""
+        return list(self.object_list[: self.cap + 1])
+
+    @cached_property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def page(self, number: Any) -> Any:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.ids[bottom : bottom + self.per_page], number, self)
