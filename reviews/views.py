@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Page
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from workflows import registry
 from workflows import services as workflow_services
 from workflows.agent_requests import InvalidDecision, classify
 from workflows.models import Interrupt
-from workflows.pagination import COUNT_CAP, CappedCount, CappedIdPaginator, CappedPaginator, capped_count
+from workflows.pagination import CappedIdPaginator, CappedPaginator, capped_counts
 from workflows.templatetags.workflow_display import thread_label
 from workflows.row_urls import pk_url
 from workflows.value_html import value_html
@@ -67,7 +67,8 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     One query reads the first ids in the list's order (``CappedIdPaginator``: its count and the
     page's ids; an index-only walk of the pending index), or with a narrowing filter a capped
     count and the page's ids; then one query reads the page's 20 rows by primary key with their
-    threads."""
+    threads, escalations and claims (one-to-one: joined) and whether each is assigned; the
+    assignees are read only when some are."""
     form = InboxFilterForm(params)
     filters = form.filters()
     queryset = selectors.inbox_interrupts(user=user, **filters)
@@ -81,12 +82,16 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     )
     page = paginator.get_page(params.get("page"))
     ids = list(page.object_list)
-    rows = Interrupt.objects.select_related("thread", "escalation").in_bulk(ids)
+    rows = (
+        Interrupt.objects.select_related("thread", "escalation", "claim__user")
+        .defer("resume_value", "thread__result", "thread__error")  # not on a pending card
+        .annotate(assigned=Exists(Assignment.objects.current().filter(interrupt=OuterRef("pk"))))
+        .in_bulk(ids)
+    )
     interrupts = [rows[pk] for pk in ids if pk in rows]
-    claims = Claim.objects.active().filter(interrupt__in=ids).select_related("user")
-    claim_of = {claim.interrupt_id: claim for claim in claims}
     now = timezone.now()
-    assignees_of = _assignees_of(ids)
+    assigned = [interrupt.pk for interrupt in interrupts if interrupt.assigned]
+    assignees_of = _assignees_of(assigned) if assigned else {}
     per_workflow = {  # (approvals needed, title, may answer) of each workflow on the page
         name: (services.review_policy(name)[0], workflow_title(name), can_answer(user, name))
         for name in {interrupt.thread.workflow for interrupt in interrupts}
@@ -104,7 +109,7 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         needed, interrupt.workflow_title, interrupt.can_answer = per_workflow[name]
         interrupt.approvals_needed = needed
         interrupt.approvals_given = approved.get(interrupt.pk, 0)
-        claim = interrupt.active_claim = claim_of.get(interrupt.pk)
+        claim = interrupt.active_claim = _active_claim(interrupt, now)
         interrupt.claimed_by_me = claim is not None and claim.user_id == user.pk
         _card_display(interrupt, item_url, thread_url)
     context = {
@@ -119,9 +124,19 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
         "interrupts": interrupts,
         "can_review": user.has_perm(ANSWER_PERMISSION),
     }
-    if not form.is_filtered() and not filters["assigned"] and paginator.cap == COUNT_CAP:
-        context["waiting_count"] = CappedCount(min(paginator.count, COUNT_CAP), paginator.count > COUNT_CAP)
+    if not form.is_filtered() and not filters["assigned"]:  # the whole list: the tab's count
+        context["waiting_count"] = paginator.capped_total
     return context
+
+
+def _active_claim(interrupt: Interrupt, now: Any) -> Claim | None:
+    """``interrupt``'s claim (read with it: ``select_related("claim__user")``) if its lease
+    lasts at ``now`` (as ``Claim.objects.active``), else ``None``."""
+    try:
+        claim = interrupt.claim
+    except ObjectDoesNotExist:
+        return None
+    return claim if claim.expires_at > now else None
 
 
 def _card_display(interrupt: Interrupt, item_url: Any, thread_url: Any) -> None:
@@ -238,10 +253,9 @@ def archive(request: HtmxHttpRequest) -> HttpResponse:
     form = ReviewFilterForm(request.GET)
     queryset = selectors.answered_by(user=request.user, **form.filters())
     context = _decision_page(request, reverse("reviews:archive"), form, queryset)
-    paginator = context["page_obj"].paginator
     known = {}
-    if not form.is_filtered() and paginator.cap == COUNT_CAP:  # the tab's count: all of mine
-        known["answered_count"] = CappedCount(min(paginator.count, COUNT_CAP), paginator.count > COUNT_CAP)
+    if not form.is_filtered():  # all of mine: the tab's count
+        known["answered_count"] = context["page_obj"].paginator.capped_total
     context.update(_tab_counts(request.user, known))
     return _list_response(request, "reviews/archive.html", "archive-list", context)
 
@@ -294,21 +308,17 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
 
 
 def _tab_counts(user: Any, known: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The tabs' badges, capped (``workflows.pagination.capped_count``: "1,000+"); a count in
-    ``known`` (``waiting_count`` from ``inbox_context``, ``answered_count`` from the archive's
-    paginator) is not counted again."""
-    known = known or {}
-    return {
-        "waiting_count": (
-            known["waiting_count"] if "waiting_count" in known
-            else capped_count(selectors.visible_pending(user))
-        ),
-        **selectors.assigned_counts(user),
-        "answered_count": (
-            known["answered_count"] if "answered_count" in known
-            else capped_count(Decision.objects.filter(user=user))
-        ),
+    """The tabs' badges, capped (``workflows.pagination``: "1,000+"), all in one query
+    (``capped_counts``); a count in ``known`` (``waiting_count`` from ``inbox_context``,
+    ``answered_count`` from the archive's paginator) is not counted again."""
+    known = dict(known or {})
+    wanted = {
+        "waiting_count": selectors.visible_pending(user),
+        **selectors.assigned_count_querysets(user),
+        "answered_count": Decision.objects.filter(user=user),
     }
+    counts = capped_counts({name: rows for name, rows in wanted.items() if name not in known})
+    return {name: known[name] if name in known else counts[name] for name in wanted}
 
 
 def _assignees_of(interrupts: list[Interrupt] | list[int]) -> dict[int, list[Assignment]]:

@@ -12,10 +12,19 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import QuerySet
 
-__all__ = ["COUNT_CAP", "CappedCount", "CappedIdPaginator", "CappedPaginator", "capped_count"]
+__all__ = [
+    "COUNT_CAP",
+    "CappedCount",
+    "CappedIdPaginator",
+    "CappedPaginator",
+    "capped_count",
+    "capped_counts",
+]
 
 COUNT_CAP = 1000
 
@@ -57,6 +66,37 @@ def capped_count(queryset: QuerySet, cap: int | None = None) -> CappedCount:
     return CappedCount(min(found, cap), capped=found > cap)
 
 
+def capped_counts(querysets: dict[str, QuerySet], cap: int | None = None) -> dict[str, CappedCount]:
+    """``capped_count`` of each of ``querysets`` (by name) in one query: ``SELECT (SELECT
+    COUNT(*) FROM (... LIMIT cap + 1)), (...)``, one round trip for a page's several badges.
+    The querysets must use one database. ``{}`` for none, without a query."""
+    cap = COUNT_CAP if cap is None else cap
+    if not querysets:
+        return {}
+    aliases = {queryset.db for queryset in querysets.values()}
+    if len(aliases) > 1:
+        raise ValueError(f"capped_counts needs querysets of one database, not {sorted(aliases)}")
+    (alias,) = aliases
+    parts, params = [], []
+    for i, queryset in enumerate(querysets.values()):
+        rows = queryset.order_by()
+        if not rows._fields:  # a model queryset: count its keys, not its every column
+            rows = rows.values("pk")
+        try:
+            sql, part_params = rows[: cap + 1].query.get_compiler(using=alias).as_sql()
+        except EmptyResultSet:  # .none(), or a filter that can match nothing
+            parts.append("0")
+            continue
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{i})")
+        params.extend(part_params)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)
+        found = cursor.fetchone()
+    return {
+        name: CappedCount(min(n, cap), capped=n > cap) for name, n in zip(querysets, found, strict=True)
+    }
+
+
 class CappedPaginator(Paginator):
     """A ``Paginator`` whose ``count`` reads at most ``cap + 1`` rows.
 
@@ -72,7 +112,7 @@ class CappedPaginator(Paginator):
         if cap % per_page:
             raise ValueError(f"cap ({cap}) must be a multiple of per_page ({per_page})")
         super().__init__(object_list, per_page, **kwargs)
-        self.cap = cap
+        self.cap = self.first_cap = cap
 
     def validate_number(self, number: Any) -> int:
         if "count" not in self.__dict__:  # before counting: make the count reach that page
@@ -87,6 +127,13 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self.object_list.order_by()[: self.cap + 1].count()
+
+    @property
+    def capped_total(self) -> CappedCount:
+        """The list's length as ``capped_count`` with the paginator's first cap would say it
+        (the count reads at least that far, however far ``cap`` grew): a badge of the same list
+        need not count again."""
+        return CappedCount(min(self.count, self.first_cap), capped=self.count > self.first_cap)
 
     @property
     def count_label(self) -> str:
