@@ -28,6 +28,7 @@ from workflows.models import Interrupt
 from workflows.pagination import CappedIdPaginator, CappedPaginator, capped_counts
 from workflows.templatetags.workflow_display import thread_label
 from workflows.row_urls import pk_url
+from workflows.times import shown_time
 from workflows.value_html import value_html
 from workflows.views import HtmxHttpRequest, workflow_title
 
@@ -141,13 +142,13 @@ def _active_claim(interrupt: Interrupt, now: Any) -> Claim | None:
 
 def _card_display(interrupt: Interrupt, item_url: Any, thread_url: Any) -> None:
     """Set what an inbox card shows, computed here rather than by filters and tags per card:
-    ``item_url``, ``thread_url``, ``label`` (``thread_label``), ``created_iso``, and the payload:
+    ``item_url``, ``thread_url``, ``label`` (``thread_label``), ``created`` (``shown_time``), and the payload:
     ``agent_request`` (``classify``; the card lists its calls) or else ``payload_html`` (its
     preview, ``previewed``, as ``value_html``)."""
     interrupt.item_url = item_url(interrupt.pk)
     interrupt.thread_url = thread_url(interrupt.thread_id)
     interrupt.label = thread_label(interrupt.thread)
-    interrupt.created_iso = timezone.localtime(interrupt.created_at).isoformat()
+    interrupt.created = shown_time(interrupt.created_at)
     shown = previewed(interrupt)
     interrupt.agent_request = classify(shown.value, shown.response_schema)
     interrupt.payload_html = "" if interrupt.agent_request else value_html(shown.value)
@@ -296,8 +297,15 @@ def _decision_page(request: HtmxHttpRequest, url: str, form: Any, queryset: Any)
     """Context of a filtered, paginated list of decisions (the archive and the audit log)."""
     page = CappedPaginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
     decisions = list(page.object_list)
-    for decision in decisions:
+    item_url, thread_url = pk_url("reviews:interrupt"), pk_url("workflows:thread")
+    for decision in decisions:  # what each row shows, computed once (not per row by filters)
         decision.workflow_title = workflow_title(decision.workflow)
+        decision.created = shown_time(decision.created_at)
+        interrupt = decision.interrupt
+        if interrupt is not None:  # kept when its thread is deleted, without it
+            decision.item_url = item_url(interrupt.pk)
+            decision.thread_url = thread_url(interrupt.thread_id)
+            decision.label = thread_label(interrupt.thread)
     return {
         **_list_urls(url, form, page),
         "filter_form": form,

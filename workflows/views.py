@@ -25,6 +25,9 @@ from .diffs import MISSING as _MISSING
 from .diffs import value_changes
 from .forms import ForkForm
 from .models import Checkpoint, Interrupt, PendingWrite, Thread, TimeTravel
+from .row_urls import pk_url
+from .templatetags.workflow_display import thread_label
+from .times import shown_time
 
 RECENT_THREADS = 25
 
@@ -106,8 +109,13 @@ def _list_context(user: Any, bound: tuple[str, Any] | None = None) -> dict[str, 
         .order_by("-created_at")[:RECENT_THREADS]
     )
     titles = {entry["workflow"].name: entry["workflow"].title for entry in entries}
-    for thread in threads:
+    thread_url = pk_url("workflows:thread")
+    threads = list(threads)
+    for thread in threads:  # what each row shows, computed once (not per row by filters)
         thread.workflow_title = titles.get(thread.workflow, thread.workflow)
+        thread.url = thread_url(thread.pk)
+        thread.label = thread_label(thread)
+        thread.created = shown_time(thread.created_at)
     return {"entries": entries, "threads": threads}
 
 
