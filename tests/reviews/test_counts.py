@@ -117,3 +117,62 @@ def test_search_indexes_exist_on_postgresql():
     assert "upper((value)::text)" in indexes["interrupt_value_trgm"]
     assert "gin_trgm_ops" in indexes["thread_input_trgm"]
     assert "WHERE ((status)::text = 'pending'::text)" in indexes["interrupt_pending_order"]
+
+
+def test_capped_counts_counts_several_lists_in_one_query(pending_45):
+    from django.test.utils import CaptureQueriesContext
+
+    first = pending_45[0]
+    with CaptureQueriesContext(connection) as queries:
+        counts = pagination.capped_counts(
+            {
+                "all": Interrupt.objects.all(),
+                "one": Interrupt.objects.filter(pk=first.pk).values("thread").distinct(),
+                "none": Interrupt.objects.none(),
+            },
+            cap=20,
+        )
+    assert len(queries) == 1
+    assert counts == {"all": pagination.CappedCount(20, capped=True), "one": 1, "none": 0}
+    assert str(counts["all"]) == "20+"
+    assert pagination.capped_counts({}) == {}
+
+
+def test_the_id_paginator_counts_and_pages_with_one_query(pending_45):
+    from django.test.utils import CaptureQueriesContext
+
+    ids = Interrupt.objects.order_by("id").values_list("pk", flat=True)
+    with CaptureQueriesContext(connection) as queries:
+        page = pagination.CappedIdPaginator(ids, 20, cap=20).get_page("1")
+        assert list(page.object_list) == [i.pk for i in pending_45[:20]]
+        assert (page.paginator.count_label, page.paginator.num_pages_label) == ("20+", "1+")
+    assert len(queries) == 1 and "LIMIT 21" in queries[0]["sql"]
+    deep = pagination.CappedIdPaginator(ids, 20, cap=20).get_page("3")  # the cap grows to it
+    assert list(deep.object_list) == [i.pk for i in pending_45[40:]]
+    assert deep.paginator.count == 45 and deep.paginator.capped_total == pagination.CappedCount(20, True)
+    assert pagination.CappedIdPaginator(ids, 20).get_page("x").number == 1
+
+
+def test_the_inbox_counts_its_list_once_and_reads_assignees_only_when_assigned(
+    pending_45, reviewer_client
+):
+    from django.test.utils import CaptureQueriesContext
+
+    from reviews.services import assign
+
+    client = reviewer_client()
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(INBOX).content.decode()
+    sqls = [query["sql"] for query in queries.captured_queries]
+    assert "1–20 of 45 waiting" in html and '<span class="tab-count">45</span>' in html
+    assert ">45</span>" in html.split('id="nav-pending-count"', 1)[1]
+    pending_counts = [sql for sql in sqls if "COUNT(" in sql and "workflows_interrupt" in sql
+                      and "reviews_assignment" not in sql and "reviews_decision" not in sql]
+    assert pending_counts == []  # the list's ids gave the header, the tab and the badge
+    assert not any('"reviews_assignment"."reason"' in sql for sql in sqls)
+
+    assign(interrupt=pending_45[0], users=[client.user])
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(INBOX).content.decode()
+    assert any('"reviews_assignment"."reason"' in query["sql"] for query in queries.captured_queries)
+    assert "assignee-me" in html.split(f'id="inbox-item-{pending_45[1].pk}"')[0]

@@ -91,3 +91,13 @@ def test_item_page_links_its_neighbours_for_j_and_k(reviewer_client, interrupt_f
     assert 'data-key="a"' in html and 'data-key="r"' in html  # the buttons the keys press
     html = client.get(reverse("reviews:interrupt", args=[first.pk])).content.decode()
     assert "data-previous-url" not in html
+
+
+def test_neighbours_of_items_created_at_the_same_moment_go_by_id(reviewer_client, interrupt_factory):
+    at = timezone.now()
+    first, second, third = (interrupt_factory(created_at=at) for _ in range(3))
+    user = reviewer_client().user
+    assert selectors.neighbours(user=user, interrupt=second) == (first, third)
+    assert selectors.neighbours(user=user, interrupt=first) == (None, second)
+    assert selectors.neighbours(user=user, interrupt=third) == (second, None)
+    assert selectors.next_waiting(user=user, after=second) == third
