@@ -343,7 +343,8 @@ def _get_interrupt(pk: int, user: Any) -> Interrupt:
     """The interrupt ``pk``; ``PermissionDenied`` (403) when ``user`` may not see its thread
     (the workflow's ``view_permission``)."""
     interrupt = get_object_or_404(
-        Interrupt.objects.select_related("thread", "thread__created_by", "resolved_by"), pk=pk
+        Interrupt.objects.select_related("thread", "thread__created_by", "resolved_by", "escalation"),
+        pk=pk,
     )
     if not registry.can_view(user, interrupt.thread.workflow):
         raise PermissionDenied("You are not allowed to see this workflow's threads.")
@@ -436,7 +437,7 @@ def _render_page(
         "buttons": buttons_of(form) if form is not None else [],
         "error": error,
         **comments_context(interrupt, request.user, comment_form, comment_error),
-        **presence_context(interrupt, request.user),
+        **presence_context(interrupt, request.user, claims["claim"]),
         **_assignment_context(interrupt, request.user, reassign_form),
         **approval,
     }
@@ -538,12 +539,17 @@ def comments_context(
     }
 
 
-def presence_context(interrupt: Interrupt, user: Any) -> dict[str, Any]:
+_UNREAD = object()
+
+
+def presence_context(interrupt: Interrupt, user: Any, claim: Any = _UNREAD) -> dict[str, Any]:
     """Who holds a claim on the item and who else has its page open (``reviews.presence``),
-    as ``user``'s page shows it; also what the page's socket pushes (``ReviewConsumer``)."""
-    claim = None
-    if interrupt.status == Interrupt.Status.PENDING:
-        claim = Claim.objects.active().filter(interrupt=interrupt).select_related("user").first()
+    as ``user``'s page shows it; also what the page's socket pushes (``ReviewConsumer``).
+    ``claim``: the item's active claim (or ``None``) when the caller read it already."""
+    if claim is _UNREAD:
+        claim = None
+        if interrupt.status == Interrupt.Status.PENDING:
+            claim = Claim.objects.active().filter(interrupt=interrupt).select_related("user").first()
     others = [viewer for viewer in presence.viewers(interrupt.pk) if viewer.pk != user.pk]
     return {
         "interrupt": interrupt,

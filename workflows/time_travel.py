@@ -68,13 +68,14 @@ def _values(row: Checkpoint) -> dict[str, Any]:
     return serde.to_display(serde.loads(row.data)["channel_values"])
 
 
-def editable_state(row: Checkpoint) -> tuple[bool, Any]:
+def editable_state(row: Checkpoint, values: dict[str, Any] | None = None) -> tuple[bool, Any]:
     """Whether ``row`` can be forked, and the value its fork form starts from: a Flowsite
     entrypoint's input (only its input checkpoints hold one), or ``{}`` for a LangGraph graph
-    (the values to update, by channel)."""
+    (the values to update, by channel). ``values``: the row's channel values as JSON, when the
+    caller decoded them already (the history page), else decoded here."""
     if row.serde_type:
         return True, {}
-    values = _values(row)
+    values = _values(row) if values is None else values
     return ("__start__" in values), values.get("__start__")
 
 

@@ -310,7 +310,7 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
                 label = CHANNEL_LABELS.get(channel, channel)
                 change["where"] = f"{label} › {change['path']}" if change["path"] else label
                 changes.append(change)
-        forkable, state = time_travel.editable_state(row)
+        forkable, state = time_travel.editable_state(row, mine)  # decoded once, above
         entries.append(
             {
                 "forkable": forkable,
