@@ -20,7 +20,7 @@ at the largest size.
 Usage::
 
     .venv/bin/python bench/pages.py [--sizes 1000,100000] [-n 30] [--explain]
-        [--pg postgres://postgres@127.0.0.1:5432/bench_pages] [--reuse]
+        [--pg postgres://postgres@127.0.0.1:5432/bench_pages] [--reuse] [--only inbox]
 
 ``--reuse``: one database per size, named after ``--pg`` with ``_<size>`` appended
 (``bench_pages_100000``), seeded on the first run and reused by the next ones without
@@ -359,6 +359,9 @@ def main() -> None:
         "--reuse", action="store_true",
         help="one database per size (the --pg name + '_<size>'), seeded once and reused",
     )
+    parser.add_argument(
+        "--only", default="", help="measure only the pages whose name contains this (e.g. inbox)"
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE at the largest size")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
@@ -397,7 +400,8 @@ def main() -> None:
         client = Client()
         client.force_login(me)
         for name, url in pages(waiting, answered.thread_id):
-            results.setdefault(name, []).append(measure(client, url, args.repeat))
+            if args.only in name:
+                results.setdefault(name, []).append(measure(client, url, args.repeat))
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         (pg_version,) = cur.fetchone()
@@ -418,7 +422,8 @@ def main() -> None:
         print(f"| {name} | {cells} |")
     if args.explain:
         for name, url in pages(waiting, answered.thread_id):
-            explain(client, name, url)
+            if args.only in name:
+                explain(client, name, url)
 
 
 if __name__ == "__main__":
