@@ -20,7 +20,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from workflows import registry
 from workflows.models import Interrupt, Thread
 from workflows.pagination import CappedCount, capped_counts
 
-from .models import Assignment, Claim, Decision, DecisionAction
+from .models import Approval, Assignment, Claim, Comment, Decision, DecisionAction
 
 __all__ = [
     "answerable_pending",
@@ -246,8 +246,10 @@ def audit_log(*, user: str = "", workflow: str = "", kind: str = "") -> QuerySet
     call was edited is found under "edit")."""
     decisions = Decision.objects.select_related(
         "user", "interrupt__thread", "run"
-    ).prefetch_related(
-        "actions", "interrupt__comments__author", "interrupt__approvals__user"
+    ).prefetch_related(  # each with its user joined: one query per relation, not two
+        "actions",
+        Prefetch("interrupt__comments", queryset=Comment.objects.select_related("author")),
+        Prefetch("interrupt__approvals", queryset=Approval.objects.select_related("user")),
     )
     if user == SYSTEM:
         decisions = decisions.filter(user__isnull=True)
