@@ -48,32 +48,19 @@ class Server:
 
 
 @contextlib.contextmanager
-def daphne(
-    tmp_path: Path, env: dict[str, str], *, name: str = "server", args: tuple[str, ...] = ()
+def launched(
+    command: list[str], env: dict[str, str], log_path: Path, *, port: int | None = None,
+    ready: str | None = None,
 ) -> Iterator[Server]:
-    """Run ``daphne flowsite.asgi:application`` on a free loopback port with the test run's
-    environment, the test database and ``env`` (``args``: more Daphne options); wait until it answers HTTP; stop it (SIGTERM,
-    then SIGKILL) on exit."""
-    port = free_port()
-    log_path = tmp_path / f"{name}.log"
-    full_env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "PYTHONPATH": str(ROOT),
-        "FLOWSITE_VAR_DIR": str(tmp_path / f"{name}-var"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        **env,
-    }
-    full_env.pop("DATABASE_TEST_NAME", None)  # DATABASE_URL names the test database already
+    """Run ``command`` from the project root with exactly ``env`` (its output to ``log_path``);
+    wait until it listens on ``port`` (when given) or writes ``ready`` to its log (when given),
+    within ``STARTUP`` seconds (``RuntimeError`` if it exits or does not); stop it (SIGTERM,
+    then SIGKILL after 30 s) on exit. Shared by the tests and ``bench/harness.py``."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args,
-             "flowsite.asgi:application"],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = Server(process, port, log_path)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(process, port or 0, log_path)
     try:
-        _wait_until_listening(server)
+        _wait_until_ready(server, ready)
         yield server
     finally:
         process.terminate()
@@ -84,14 +71,46 @@ def daphne(
             process.wait(timeout=30)
 
 
-def _wait_until_listening(server: Server) -> None:
+def daphne_command(port: int, args: tuple[str, ...] = ()) -> list[str]:
+    """``daphne flowsite.asgi:application`` on ``127.0.0.1:<port>`` in this interpreter."""
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *args,
+            "flowsite.asgi:application"]
+
+
+@contextlib.contextmanager
+def daphne(
+    tmp_path: Path, env: dict[str, str], *, name: str = "server", args: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """Run ``daphne flowsite.asgi:application`` on a free loopback port with the test run's
+    environment, the test database and ``env`` (``args``: more Daphne options); wait until it answers HTTP; stop it (SIGTERM,
+    then SIGKILL) on exit."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "PYTHONPATH": str(ROOT),
+        "FLOWSITE_VAR_DIR": str(tmp_path / f"{name}-var"),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        **env,
+    }
+    full_env.pop("DATABASE_TEST_NAME", None)  # DATABASE_URL names the test database already
+    with launched(daphne_command(port, args), full_env, tmp_path / f"{name}.log", port=port) as server:
+        yield server
+
+
+def _wait_until_ready(server: Server, ready: str | None) -> None:
     deadline = time.monotonic() + STARTUP
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"the server exited ({server.process.returncode}):\n{server.log()}")
+            raise RuntimeError(f"the process exited ({server.process.returncode}):\n{server.log()}")
+        if ready is not None:
+            if ready in server.log():
+                return
+            time.sleep(0.1)
+            continue
         try:
             with socket.create_connection(("127.0.0.1", server.port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"the server did not listen within {STARTUP} s:\n{server.log()}")
+    raise RuntimeError(f"the process was not ready within {STARTUP} s:\n{server.log()}")

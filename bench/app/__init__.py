@@ -1,0 +1,1 @@
+"""The served benchmarks' workflows (``bench.app.workflows``), installed by ``bench.settings``."""
