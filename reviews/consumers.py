@@ -19,10 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import QueryDict
 from django.template.loader import render_to_string
+
+from workflows.consumer_db import database_sync_to_async
 
 from . import presence
 from .models import Presence
