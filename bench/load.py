@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -284,6 +285,9 @@ async def measure(deployment: harness.Deployment, args) -> dict:
         await asyncio.gather(*(open_one(i) for i in range(args.listeners)))
         result["listeners connected in s"] = round(time.perf_counter() - t, 1)
     tally = Tally()
+    groups = {"web": [s.process.pid for s in deployment.web],
+              "workers": [s.process.pid for s in deployment.workers], "bench client": [os.getpid()]}
+    cpu0 = {name: harness.cpu_seconds(pids) for name, pids in groups.items()}
     window[0] = time.time()
     start = await reviewers(deployment, args.clients, args.seconds, tally) if args.clients else time.perf_counter()
     if not args.clients:
@@ -292,6 +296,10 @@ async def measure(deployment: harness.Deployment, args) -> dict:
     end = start + args.seconds
     in_window = [t for t in tally.done_at if t <= end]
     result["runs/s"] = round(len(in_window) / args.seconds, 2)
+    runs = max(len(tally.done_at), 1)
+    for name, pids in groups.items():
+        if pids:
+            result[f"CPU ms/run: {name}"] = round((harness.cpu_seconds(pids) - cpu0[name]) * 1000 / runs, 1)
     result["runs done (all)"] = len(tally.done_at)
     result["errors"] = dict(tally.errors) or 0
     for name, values in (("start→interrupt", tally.start_to_interrupt), ("approve→done", tally.approve_to_done)):

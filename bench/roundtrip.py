@@ -98,9 +98,10 @@ def agent_server(var: Path):
            "LANGGRAPH_CLI_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
     langgraph = Path(sys.executable).with_name("langgraph")
     command = [str(langgraph), "dev", "--no-reload", "--no-browser", "--host", "127.0.0.1",
-               "--port", str(port), "--config", str(ROOT / "bench" / "agent_server" / "langgraph.json")]
+               "--port", str(port)]
     var.mkdir(parents=True, exist_ok=True)
-    return launched(command, env, var / "agent-server.log", port=port), f"http://127.0.0.1:{port}"
+    return launched(command, env, var / "agent-server.log", port=port,
+                    cwd=ROOT / "bench" / "agent_server"), f"http://127.0.0.1:{port}"
 
 
 def summary(halves: list[tuple[float, float]]) -> dict[str, str]:

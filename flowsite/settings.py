@@ -5,7 +5,10 @@ Environment variables:
 - PostgreSQL connections come from Django's psycopg pool (``CONN_MAX_AGE`` 0): per process
   ``FLOWSITE_DB_POOL_MIN_SIZE`` (default 2) to ``FLOWSITE_DB_POOL_MAX_SIZE`` (default 10)
   connections; a thread that finds them all busy waits ``FLOWSITE_DB_POOL_TIMEOUT`` seconds
-  (default 10) for one, then gets ``OperationalError``.
+  (default 10) for one, then gets ``OperationalError``. ``FLOWSITE_DB_POOL_CHECK`` (``1``/``0``,
+  default 1): the pool checks a connection (a round trip) each time it hands one out (Django's
+  ``CONN_HEALTH_CHECKS``); with 0 it does not, and a connection that broke while idle in the pool
+  (a restarted server) fails its first query (``OperationalError``) and is then discarded.
 - ``REDIS_URL``: when set, Channels uses ``channels-redis`` (``flowsite.channel_layer``) and the
   ``live`` cache Redis; otherwise the in-memory layer and a database cache table
   (``manage.py createcachetable``). Their Redis clients, per process:
@@ -200,6 +203,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # it (end of a request, of a consumer's database call, of an executor call), so no
     # persistent per-thread connections (Django refuses CONN_MAX_AGE with a pool).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # a pooled connection is checked on every checkout (one round trip) unless turned off
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = _env_flag("FLOWSITE_DB_POOL_CHECK", True)
     _pool = {
         "min_size": _env_int("FLOWSITE_DB_POOL_MIN_SIZE", 2),
         "max_size": _env_int("FLOWSITE_DB_POOL_MAX_SIZE", 10, minimum=1),

@@ -50,14 +50,14 @@ class Server:
 @contextlib.contextmanager
 def launched(
     command: list[str], env: dict[str, str], log_path: Path, *, port: int | None = None,
-    ready: str | None = None,
+    ready: str | None = None, cwd: Path = ROOT,
 ) -> Iterator[Server]:
-    """Run ``command`` from the project root with exactly ``env`` (its output to ``log_path``);
+    """Run ``command`` from ``cwd`` (the project root) with exactly ``env`` (its output to ``log_path``);
     wait until it listens on ``port`` (when given) or writes ``ready`` to its log (when given),
     within ``STARTUP`` seconds (``RuntimeError`` if it exits or does not); stop it (SIGTERM,
     then SIGKILL after 30 s) on exit. Shared by the tests and ``bench/harness.py``."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(process, port or 0, log_path)
     try:
         _wait_until_ready(server, ready)

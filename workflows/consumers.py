@@ -16,12 +16,15 @@ htmx's ws extension swaps out-of-band by id:
 * ``thread.status``: the state from the database again, which replaces the live entries with
   the durable timeline and shows the Review links or the result.
 
-Chunks are keyed by ``(run_id, seq)``; a duplicate is dropped.
+Chunks are keyed by ``(run_id, seq)``; a duplicate is dropped. A chunk's HTML is the same for
+every socket on the thread: each process renders it once (:func:`render_chunk_once`), not once per
+socket (200 sockets on a thread, 200 renders of every chunk).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from .consumer_db import database_sync_to_async
@@ -113,6 +116,25 @@ def render_chunk(
     return render_to_string(f"{TEMPLATE}#timeline-append", {"events": events})
 
 
+RENDERED_CHUNKS = 256  # chunks whose HTML a process keeps for the thread's other sockets
+_rendered: OrderedDict[tuple, str] = OrderedDict()
+
+
+def render_chunk_once(
+    message: dict[str, Any], entrypoint_name: str | None = None, thread_pk: Any = None
+) -> str:
+    """:func:`render_chunk`, rendered once per process for every socket that gets the same
+    message (the last ``RENDERED_CHUNKS`` messages, keyed by their content and the thread). Call
+    it on the event loop's thread only (the consumers' handlers)."""
+    key = (thread_pk, entrypoint_name, repr(message))
+    html = _rendered.get(key)
+    if html is None:
+        html = _rendered[key] = render_chunk(message, entrypoint_name, thread_pk)
+        if len(_rendered) > RENDERED_CHUNKS:
+            _rendered.popitem(last=False)
+    return html
+
+
 class ThreadConsumer(AsyncWebsocketConsumer):
     group_name: str | None = None
 
@@ -148,7 +170,7 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         if key in self.seen:
             return
         self.seen.add(key)
-        html = render_chunk(message, self.entrypoint_name, self.thread_pk)
+        html = render_chunk_once(message, self.entrypoint_name, self.thread_pk)
         if html:
             await self.send_html(html)
 

@@ -33,6 +33,9 @@ def test_postgresql_settings_use_a_bounded_pool_and_no_persistent_connections(tm
     database = ast.literal_eval(settings_value("DATABASES['default']", env, tmp_path))
     assert database["CONN_MAX_AGE"] == 0
     assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 7, "timeout": 2.5}
+    assert database["CONN_HEALTH_CHECKS"] is True  # the pool checks each connection it hands out
+    unchecked = {**env, "FLOWSITE_DB_POOL_CHECK": "0"}
+    assert settings_value("DATABASES['default']['CONN_HEALTH_CHECKS']", unchecked, tmp_path) == "False"
     sqlite = settings_value("DATABASES['default']['OPTIONS']", {"DEBUG": "1"}, tmp_path)
     assert "pool" not in ast.literal_eval(sqlite)
 

@@ -191,3 +191,28 @@ async def test_browser_messages_are_ignored(thread_factory, user_factory):
     await comm.send_to(text_data='{"HEADERS": {}, "anything": 1}')
     assert await comm.receive_nothing(timeout=0.2)
     await comm.disconnect()
+
+
+async def test_sockets_on_one_thread_get_a_chunk_rendered_once(
+    thread_factory, user_factory, fresh_layer, monkeypatch
+):
+    from workflows import consumers
+
+    renders = []
+    real_render = consumers.render_chunk
+    monkeypatch.setattr(consumers, "render_chunk", lambda *a: renders.append(a) or real_render(*a))
+    thread = await sync_to_async(thread_factory)(status=Thread.Status.RUNNING)
+    user = await sync_to_async(user_factory)()
+    comms = [await communicator(f"/ws/threads/{thread.pk}/", user) for _ in range(3)]
+    for comm in comms:
+        assert (await comm.connect())[0]
+        await comm.receive_from()
+
+    await fresh_layer.group_send(thread.group_name, chunk(thread, 1, {"progress": "tick 1"}, mode="custom"))
+    await fresh_layer.group_send(thread.group_name, chunk(thread, 2, {"progress": "tick 2"}, mode="custom"))
+    received = [[await comm.receive_from() for _ in range(2)] for comm in comms]
+    assert all("tick 1" in got[0] and "tick 2" in got[1] for got in received)
+    assert received[0] == received[1] == received[2]
+    assert len(renders) == 2  # once per chunk, not once per socket
+    for comm in comms:
+        await comm.disconnect()
