@@ -356,6 +356,7 @@ def main() -> None:
                 rows[f"PG+Redis, {args.web} web, {workers} worker(s)"] = asyncio.run(measure(deployment, args))
                 rows[f"PG+Redis, {args.web} web, {workers} worker(s)"]["load after"] = subprocess.run(
                     ["uptime"], capture_output=True, text=True).stdout.split("load average:")[-1].strip()
+            print_table(rows)  # so far: a configuration's figures stand on their own
     print_table(rows)
     print(f"\nlisteners {args.listeners}, clients {args.clients}, window {args.seconds:g} s, "
           f"tick every {args.interval:g} s; load before: {uptime.split('load average:')[-1].strip()}")
