@@ -4,7 +4,9 @@ against Daphne forked by ``ChannelsLiveServerTestCase`` onto the test database."
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
 
 from asgiref.sync import SyncToAsync
 from channels.testing import ChannelsLiveServerTestCase
@@ -12,6 +14,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from workflows import registry, services
+from workflows.execution import running
+from workflows.models import Interrupt, Thread
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,13 +31,102 @@ CHROMIUM_ARGS = [
 ]
 LIVE = 15_000  # ms to wait for something pushed over the WebSocket
 PASSWORD = "a-long-reviewer-password"
+SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
+
+
+def shoot(page: Page, name: str) -> None:
+    """Full-page screenshots of ``page`` at 1280 and 390 px wide into ``$FLOWSITE_SHOTS`` (when
+    set): ``<name>-desktop.png`` and ``<name>-390.png``. Asserts the page is no wider than the
+    window at each width (no sideways scrolling on a phone)."""
+    if not SHOTS:
+        return
+    os.makedirs(SHOTS, exist_ok=True)
+    size = page.viewport_size
+    for width, suffix in ((1280, "desktop"), (390, "390")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=os.path.join(SHOTS, f"{name}-{suffix}.png"), full_page=True)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} is {wide} px wide at {width} px"
+    page.set_viewport_size(size)
+
+
+def essay_workflow(title: str, **options: Any) -> dict[str, Any]:
+    """``register()`` keyword arguments of a variant of the sample essay review
+    (``flowsite.workflows.essay_review``: topic in, approve/reject) titled ``title``, with
+    ``options`` (``approvals=2``, ``review_deadline=...``) on top; for ``workflows``."""
+    from flowsite.workflows import TopicForm, essay_review
+    from reviews.forms import ApproveRejectForm
+
+    return {
+        "entrypoint": essay_review,
+        "title": title,
+        "input_form": TopicForm,
+        "build_input": lambda data: data["topic"],
+        "resume_form": ApproveRejectForm,
+        **options,
+    }
+
+
+def paused_essays(
+    count: int, *, workflow: str = "essay-review", user: Any = None, first: int = 0
+) -> list[Interrupt]:
+    """``count`` runs of ``workflow`` (input ``"topic 00"``, ``"topic 01"``, ... from number
+    ``first``) started by ``user`` and executed in this process up to their pause; their
+    pending interrupts."""
+    interrupts = []
+    for n in range(first, first + count):
+        run = services.start_run(workflow=workflow, input=f"topic {n:02d}", user=user)
+        running.execute_run(run.pk)
+        interrupts.append(Interrupt.objects.pending().get(thread=run.thread))
+    return interrupts
+
+
+def finished(threads: list[int]) -> dict[int, bool]:
+    """Each thread's ``is_approved`` once all have finished (the live server resumes them);
+    fails on a thread that errored or after ``2 * LIVE``."""
+    deadline = time.monotonic() + 2 * LIVE / 1000
+    while time.monotonic() < deadline:
+        rows = list(Thread.objects.filter(pk__in=threads))
+        assert not [t.error for t in rows if t.status == Thread.Status.ERROR]
+        if all(t.status == Thread.Status.DONE for t in rows):
+            return {t.pk: t.result["is_approved"] for t in rows}
+        time.sleep(0.1)
+    raise AssertionError("the runs did not all finish")
 
 
 class DaphneTestCase(ChannelsLiveServerTestCase):
-    """Channels' live server (Daphne, forked) on the test database."""
+    """Channels' live server (Daphne, forked) on the test database.
+
+    ``workflows``: ``{name: register() keyword arguments}`` registered before the server is
+    forked (so it has them) and removed after the class's tests."""
+
+    workflows: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def setUpClass(cls) -> None:
+        cls._saved_registry = dict(registry._registry)
+        for name, options in cls.workflows.items():
+            registry.register(name, **options)
+        try:
+            cls._fork_server()
+        except BaseException:
+            cls._restore_registry()
+            raise
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        try:
+            super().tearDownClass()
+        finally:
+            cls._restore_registry()
+
+    @classmethod
+    def _restore_registry(cls) -> None:
+        registry._registry.clear()
+        registry._registry.update(cls._saved_registry)
+
+    @classmethod
+    def _fork_server(cls) -> None:
         # The forked server opens TEST["NAME"], else "test_" + NAME; but NAME is already the
         # test database's name by now ("test_test_..." on PostgreSQL: django/channels#2176).
         test_settings = settings.DATABASES["default"]["TEST"]

@@ -18,56 +18,25 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase, essay_workflow, shoot
+from workflows.deadlines import Default
 
 pytestmark = pytest.mark.browser
 
 THREAD_URL = re.compile(r"/threads/\d+/$")
-SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
 DEADLINE = timedelta(hours=1)
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
 class DeadlineAndTimeTravelInBrowserTests(BrowserTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        from flowsite.workflows import TopicForm, essay_review
-        from reviews.forms import ApproveRejectForm
-        from workflows import registry
-        from workflows.deadlines import Default
-
-        cls._registry = dict(registry._registry)
-        registry.register(
-            "timed-essay", essay_review, title="Timed essay review",
+    workflows = {  # registered before the server is forked
+        "timed-essay": essay_workflow(
+            "Timed essay review",
             description="An essay review that is rejected by default after an hour.",
-            input_form=TopicForm, build_input=lambda data: data["topic"],
-            resume_form=ApproveRejectForm, review_deadline=DEADLINE,
+            review_deadline=DEADLINE,
             on_deadline=Default(False, decision="reject"),
         )
-        super().setUpClass()  # the server is forked with the workflow registered
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        from workflows import registry
-
-        try:
-            super().tearDownClass()
-        finally:
-            registry._registry.clear()
-            registry._registry.update(cls._registry)
-
-    def shoot(self, page: Page, name: str) -> None:
-        """Screenshots of the page at desktop width and at 390 px (a phone)."""
-        if not SHOTS:
-            return
-        os.makedirs(SHOTS, exist_ok=True)
-        for width, suffix in ((1280, "desktop"), (390, "390")):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"deadline-{name}-{suffix}.png"), full_page=True)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, (
-                f"{name} is wider than {width} px"
-            )
-        page.set_viewport_size({"width": 1280, "height": 720})
+    }
 
     def start(self, page: Page, title: str, topic: str) -> None:
         page.goto("/workflows/")
@@ -98,7 +67,7 @@ class DeadlineAndTimeTravelInBrowserTests(BrowserTestCase):
         expect(item).to_be_visible(timeout=LIVE)
         expect(item.get_by_text(re.compile(r"(59\sminutes|1\shour) left"))).to_be_visible()
         expect(page.get_by_text("1 waiting · due first")).to_be_visible()
-        self.shoot(page, "inbox")
+        shoot(page, "reviews-deadline-inbox")
         item.get_by_role("button", name="Review").click()
         expect(page.get_by_text(re.compile(r"(59\sminutes|1\shour) left"))).to_be_visible()
 
@@ -124,7 +93,7 @@ class DeadlineAndTimeTravelInBrowserTests(BrowserTestCase):
         expect(row.get_by_text("System (deadline)")).to_be_visible()
         expect(row.get_by_text("Rejected")).to_be_visible()
         expect(staff.get_by_role("link", name="Export CSV")).to_be_visible()
-        self.shoot(staff, "audit")
+        shoot(staff, "reviews-deadline-audit")
 
     def test_staff_replay_and_fork_from_the_history(self) -> None:
         self.staff("root")
@@ -147,7 +116,7 @@ class DeadlineAndTimeTravelInBrowserTests(BrowserTestCase):
         expect(page.get_by_text("Not forked: correct the edited state.")).to_be_visible()
         checkpoint = page.locator("li[id^=checkpoint-]").filter(has_text="Input").last
         expect(checkpoint.get_by_text(re.compile("This is not valid JSON"))).to_be_visible()
-        self.shoot(page, "history-fork-error")
+        shoot(page, "reviews-deadline-history-fork-error")
         checkpoint.get_by_label("Input to run again with (JSON)").fill('"narwhals"')
         checkpoint.get_by_role("button", name="Fork with this state").click()
 
@@ -165,7 +134,7 @@ class DeadlineAndTimeTravelInBrowserTests(BrowserTestCase):
         page.locator("li[id^=checkpoint-]").filter(has_text="Input").last.get_by_text(
             "Time travel from this checkpoint"
         ).click()
-        self.shoot(page, "history")
+        shoot(page, "reviews-deadline-history")
         page.locator("li[id^=checkpoint-]").filter(has_text="Input").last.get_by_role(
             "button", name="Replay from here"
         ).click()

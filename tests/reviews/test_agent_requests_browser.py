@@ -75,15 +75,6 @@ class ReviewPageCase(BrowserTestCase):
             time.sleep(0.1)
         raise AssertionError(f"thread still {thread.status}")
 
-    def shot(self, page: Page, name: str) -> None:
-        if not SHOTS:
-            return
-        os.makedirs(SHOTS, exist_ok=True)
-        for label, width in (("desktop", 1280), ("phone", 390)):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=os.path.join(SHOTS, f"forms-{name}-{label}.png"), full_page=True)
-        page.set_viewport_size({"width": 1280, "height": 900})
-
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
 class AgentRequestsInBrowserTests(ReviewPageCase):
@@ -96,7 +87,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         for decision in ("Approve", "Edit", "Reject", "Respond"):
             expect(card.get_by_role("radio", name=re.compile(f"^{decision}"))).to_be_visible()
         expect(card.get_by_role("radio", name=re.compile("^Ignore"))).to_have_count(0)
-        self.shot(page, "per-call")
+        shoot(page, "reviews-forms-per-call")
 
         self.choose(card, "Edit")
         subject = card.get_by_label("Subject")
@@ -107,7 +98,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         expect(diff).to_have_count(1)
         expect(diff.locator("del")).to_have_text("Report")
         expect(diff.locator("ins")).to_have_text("Monthly report")
-        self.shot(page, "edit-diff")
+        shoot(page, "reviews-forms-edit-diff")
 
         page.get_by_role("button", name="Send decision").click()
         page.wait_for_url(THREAD_URL)
@@ -127,7 +118,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         expect(card.get_by_role("radio", name=re.compile("^Reject"))).to_have_count(
             0
         )  # no allow_reject
-        self.shot(page, "agent-inbox")
+        shoot(page, "reviews-forms-agent-inbox")
         self.choose(card, "Ignore")
         page.get_by_role("button", name="Send decision").click()
         page.wait_for_url(THREAD_URL)
@@ -139,7 +130,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         email, delete = self.action(page, "send_email"), self.action(page, "delete_file")
         expect(page.get_by_text("The agent wants to make 2 tool calls")).to_be_visible()
         expect(delete.get_by_role("radio")).to_have_count(2)  # approve, reject
-        self.shot(page, "batched")
+        shoot(page, "reviews-forms-batched")
 
         # An error first: Respond needs a message; nothing is sent, what was typed stays.
         self.choose(email, "Respond")
@@ -150,7 +141,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
             "send_email (action 1) › Message to the agent: Respond needs a message"
         )
         assert Interrupt.objects.get(pk=interrupt.pk).status == Interrupt.Status.PENDING
-        self.shot(page, "error")
+        shoot(page, "reviews-forms-error")
 
         self.choose(email, "Edit")
         body = email.get_by_label("Body")
@@ -181,7 +172,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         expect(decided.nth(0)).to_contain_text("send_email Edited")
         expect(decided.nth(0).locator("ins")).to_have_text("Here it is, with the figures.")
         expect(decided.nth(1)).to_contain_text("delete_file Approved")
-        self.shot(page, "answered")
+        shoot(page, "reviews-forms-answered")
 
         # The audit log, filtered by kind, shows the batch (an edit in it) and its diff.
         get_user_model().objects.filter(username="alice").update(is_staff=True)
@@ -191,7 +182,7 @@ class AgentRequestsInBrowserTests(ReviewPageCase):
         row = page.get_by_role("row").filter(has_text="send_email")
         expect(row.get_by_text("Mixed", exact=True)).to_be_visible()
         expect(row.locator("ins")).to_have_text("Here it is, with the figures.")
-        self.shot(page, "audit-kind")
+        shoot(page, "reviews-forms-audit-kind")
 
 
 ORDER_SCHEMA = {
@@ -250,7 +241,7 @@ class SchemaFormInBrowserTests(ReviewPageCase):
         page.get_by_label("Floor").fill("-1")
         page.get_by_role("button", name="Send answer").click()
         expect(page.get_by_text("Ensure this value is greater than or equal to 0.")).to_be_visible()
-        self.shot(page, "schema-form")
+        shoot(page, "reviews-forms-schema-form")
         page.get_by_label("Floor").fill("3")
         page.get_by_role("button", name="Send answer").click()
         page.wait_for_url(THREAD_URL)

@@ -14,40 +14,26 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group, User
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from flowsite.workflows import TopicForm, essay_review
 from reviews import notifications
-from reviews.forms import ApproveRejectForm
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
-from workflows import registry
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase, essay_workflow, shoot
 from workflows.models import Interrupt, Run, Thread
 
 pytestmark = pytest.mark.browser
 
-SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
 THREAD_URL = re.compile(r"/threads/\d+/$")
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
 class TwoApproversInBrowserTests(BrowserTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls._saved = dict(registry._registry)
-        registry.register(
-            "four-eyes-essay", essay_review, title="Four-eyes essay",
+    workflows = {  # registered before the server is forked
+        "four-eyes-essay": essay_workflow(
+            "Four-eyes essay",
             description="An essay two reviewers must approve; its author may not.",
-            input_form=TopicForm, build_input=lambda data: data["topic"],
-            resume_form=ApproveRejectForm,
             assignees=["alice", "group:editors"], approvals=2, self_approval=False,
         )
-        super().setUpClass()  # forks the server, with the workflow registered
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        registry._registry.clear()
-        registry._registry.update(cls._saved)
-        super().tearDownClass()
+    }
 
     def setUp(self) -> None:
         super().setUp()
@@ -56,17 +42,6 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         User.objects.filter(username="sam").update(is_staff=True)
         editors = Group.objects.create(name="editors")
         User.objects.get(username="bob").groups.add(editors)
-
-    def shoot(self, page: Page, name: str) -> None:
-        """Screenshots at desktop width and at 390 px (a phone), the whole page."""
-        if not SHOTS:
-            return
-        os.makedirs(SHOTS, exist_ok=True)
-        size = page.viewport_size
-        page.screenshot(path=os.path.join(SHOTS, f"assign-{name}.png"), full_page=True)
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.screenshot(path=os.path.join(SHOTS, f"assign-{name}-390.png"), full_page=True)
-        page.set_viewport_size(size)
 
     def test_a_two_approver_item_resumes_only_after_the_second_approval(self) -> None:
         # carol starts the run: the item is assigned to alice and the editors (bob)
@@ -94,7 +69,7 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         expect(carol.get_by_role("alert")).to_contain_text(
             "You started this run, and this workflow needs someone else to approve it"
         )
-        self.shoot(carol, "self-approval")
+        shoot(carol, "reviews-assign-self-approval")
 
         # alice finds it in "Assigned to me" and approves: 1 of 2, the run still waits
         alice = self.logged_in_page("alice")
@@ -103,13 +78,13 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         item = alice.get_by_role("article").filter(has_text="salt marshes")
         expect(item.get_by_text("0 of 2 approvals")).to_be_visible()
         expect(item.get_by_text("Assigned to")).to_be_visible()
-        self.shoot(alice, "inbox-assigned")
+        shoot(alice, "reviews-assign-inbox-assigned")
         item.get_by_role("button", name="Review").click()
         alice.get_by_role("button", name="Approve").click()
         expect(alice.get_by_text("Your approval is recorded: 1 of 2 approvals.")).to_be_visible()
         expect(alice.get_by_text("You approved this.")).to_be_visible()
         expect(alice.get_by_role("button", name="Approve")).to_have_count(0)
-        self.shoot(alice, "one-of-two")
+        shoot(alice, "reviews-assign-one-of-two")
         interrupt = Interrupt.objects.get(thread__input="salt marshes")
         assert interrupt.status == Interrupt.Status.PENDING
         assert not Run.objects.filter(kind=Run.Kind.RESUME).exists()
@@ -120,7 +95,7 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         bob = self.logged_in_page("bob")
         bob.get_by_role("link", name=re.compile(r"^My groups")).click()
         expect(bob.get_by_role("article").filter(has_text="salt marshes")).to_be_visible()
-        self.shoot(bob, "inbox-groups")
+        shoot(bob, "reviews-assign-inbox-groups")
         link = notifications.review_link(interrupt).split("/r/", 1)[1]
         bob.goto(f"/r/{link}")
         expect(bob).to_have_url(re.compile(rf"/interrupts/{interrupt.pk}/$"))
@@ -136,17 +111,17 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         assert Thread.objects.get(input="salt marshes").status == Thread.Status.DONE
         bob.goto(f"/interrupts/{interrupt.pk}/")
         expect(bob.get_by_text(re.compile(r"Approved by alice .*, bob"))).to_be_visible()
-        self.shoot(bob, "approved")
+        shoot(bob, "reviews-assign-approved")
 
         # staff's view of the item's assignment (history), and an expired link's page
         sam = self.logged_in_page("sam")
         sam.goto(f"/interrupts/{interrupt.pk}/")
         sam.get_by_text("History (2)").click()
         expect(sam.get_by_text("alice, by the system (workflow assignees)")).to_be_visible()
-        self.shoot(sam, "item-staff")
+        shoot(sam, "reviews-assign-item-staff")
         sam.goto("/r/not-a-valid-link/")
         expect(sam.get_by_role("heading", name="This link is not valid")).to_be_visible()
-        self.shoot(sam, "link-invalid")
+        shoot(sam, "reviews-assign-link-invalid")
 
     def test_staff_reassign_an_item_from_its_page(self) -> None:
         thread = Thread.objects.create(
@@ -162,12 +137,12 @@ class TwoApproversInBrowserTests(BrowserTestCase):
         sam.get_by_label("Assign to").fill("alice, group:nobody")
         sam.get_by_role("button", name="Reassign").click()
         expect(sam.get_by_text("No such active user or group: group:nobody")).to_be_visible()
-        self.shoot(sam, "reassign-error")
+        shoot(sam, "reviews-assign-reassign-error")
         sam.get_by_label("Assign to").fill("alice, group:editors")
         sam.get_by_label("Reason").fill("dunes are alice's")
         sam.get_by_role("button", name="Reassign").click()
         expect(sam.get_by_text("Assigned to alice, group editors.")).to_be_visible()
-        self.shoot(sam, "reassigned")
+        shoot(sam, "reviews-assign-reassigned")
         alice = self.logged_in_page("alice")
         alice.get_by_role("link", name=re.compile(r"^Assigned to me")).click()
         expect(alice.get_by_role("article").filter(has_text="dunes")).to_be_visible()

@@ -11,55 +11,18 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from reviews.models import Decision
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
-from workflows import services
-from workflows.execution import running
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase, finished, paused_essays, shoot
 from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.browser
 
-SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
 ITEM_URL = re.compile(r"/interrupts/(\d+)/$")
-
-
-def shot(page: Page, name: str) -> None:
-    """Screenshots of ``page`` at 1280 and 390 px wide into ``FLOWSITE_SHOTS`` (if set)."""
-    if not SHOTS:
-        return
-    os.makedirs(SHOTS, exist_ok=True)
-    size = page.viewport_size
-    for label, width in (("desktop", 1280), ("phone", 390)):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=os.path.join(SHOTS, f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(size)
-
-
-def paused_essays(count: int) -> list[Interrupt]:
-    interrupts = []
-    for n in range(count):
-        run = services.start_run(workflow="essay-review", input=f"topic {n:02d}")
-        running.execute_run(run.pk)
-        interrupts.append(Interrupt.objects.pending().get(thread=run.thread))
-    return interrupts
-
-
-def finished(threads: list[int]) -> dict[int, bool]:
-    """Each thread's ``is_approved`` once all have finished (the live server resumes them)."""
-    deadline = time.monotonic() + 2 * LIVE / 1000
-    while time.monotonic() < deadline:
-        rows = list(Thread.objects.filter(pk__in=threads))
-        assert not [t.error for t in rows if t.status == Thread.Status.ERROR]
-        if all(t.status == Thread.Status.DONE for t in rows):
-            return {t.pk: t.result["is_approved"] for t in rows}
-        time.sleep(0.1)
-    raise AssertionError("the runs did not all finish")
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"needs Debian's {CHROMIUM}")
@@ -79,7 +42,7 @@ class KeyboardTests(BrowserTestCase):
         dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
         expect(dialog).to_be_visible()
         expect(dialog.get_by_text("Approve, then open the next waiting item")).to_be_visible()
-        shot(page, "keys-dialog")
+        shoot(page, "reviews-keys-dialog")
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
 
@@ -103,7 +66,7 @@ class KeyboardTests(BrowserTestCase):
         expect(items.nth(1)).to_have_attribute("aria-current", "true")
         page.keyboard.press("k")
         expect(items.nth(0)).to_have_attribute("aria-current", "true")
-        shot(page, "keys-inbox-selected")
+        shoot(page, "reviews-keys-inbox-selected")
         page.keyboard.press("Enter")
         expect(page).to_have_url(re.compile(f"/interrupts/{interrupts[0].pk}/$"))
 
@@ -120,7 +83,7 @@ class KeyboardTests(BrowserTestCase):
             expect(page).to_have_url(re.compile(f"/interrupts/{interrupt.pk}/$"), timeout=LIVE)
             expect(page.get_by_text(f"An essay about topic: topic {n:02d}")).to_be_visible()
             if n == 1:
-                shot(page, "keys-next-item")
+                shoot(page, "reviews-keys-next-item")
             page.keyboard.press("a" if n % 2 == 0 else "r")
         expect(page).to_have_url(re.compile(r"/$"), timeout=LIVE)
         expect(page.get_by_text("Rejected: Essay review. Nothing else is waiting for you.")).to_be_visible()

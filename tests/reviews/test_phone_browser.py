@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from reviews import services as review_services
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
-from tests.reviews.test_keys_browser import SHOTS
+from tests.browser import CHROMIUM, LIVE, SHOTS, BrowserTestCase
 from workflows import services
 from workflows.execution import running
 from workflows.models import Interrupt

@@ -12,8 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reviews.models import Comment, Decision
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
-from tests.reviews.test_keys_browser import paused_essays, shot
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase, paused_essays, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -56,7 +55,7 @@ class PresenceTests(BrowserTestCase):
         expect(presence.get_by_text("bob claimed this")).to_be_visible(timeout=LIVE)
         expect(approve).to_be_disabled()
         expect(alice.get_by_role("button", name="Reject")).to_be_disabled()
-        shot(alice, "presence-claimed")
+        shoot(alice, "reviews-presence-claimed")
         # Her keys do nothing meanwhile either.
         alice.locator("body").focus()
         alice.keyboard.press("a")
