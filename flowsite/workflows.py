@@ -77,7 +77,7 @@ SECTION_ANSWER = {
     "type": "object",
     "properties": {
         "approved": {"type": "boolean", "title": "Approve this section"},
-        "comment": {"type": "string", "title": "Comment"},
+        "comment": {"type": "string", "title": "Note with your decision"},
     },
     "required": ["approved"],
 }

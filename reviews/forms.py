@@ -297,7 +297,8 @@ class CommentForm(forms.Form):
 
 
 class ReviewFilterForm(forms.Form):
-    """The archive's filters (a GET form): free-text search and workflow.
+    """The archive's filters (a GET form): free-text search and workflow (of those ``viewer``
+    may see).
 
     ``filters()`` is what the selectors take: the fields that validated, so one bad value in a
     hand-edited URL is reported (``errors``) without dropping the others.
@@ -311,10 +312,15 @@ class ReviewFilterForm(forms.Form):
     )
     workflow = forms.ChoiceField(label="Workflow", required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, viewer: Any = None, **kwargs: Any) -> None:
+        """``viewer``: the user whose lists these filter; the workflow choices are the
+        workflows they may see (``RegisteredWorkflow.can_view``: ``view_permission``), so a
+        hidden workflow's name is neither offered nor accepted. ``None``: every workflow."""
         super().__init__(*args, **kwargs)
         self.fields["workflow"].choices = [("", "All workflows")] + [
-            (workflow.name, workflow.title) for workflow in registry.all_workflows()
+            (workflow.name, workflow.title)
+            for workflow in registry.all_workflows()
+            if viewer is None or workflow.can_view(viewer)
         ]
 
     def filters(self) -> dict[str, str]:

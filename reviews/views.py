@@ -70,7 +70,7 @@ def inbox_context(user: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     count and the page's ids; then one query reads the page's 20 rows by primary key with their
     threads, escalations and claims (one-to-one: joined) and whether each is assigned; the
     assignees are read only when some are."""
-    form = InboxFilterForm(params)
+    form = InboxFilterForm(params, viewer=user)
     filters = form.filters()
     queryset = selectors.inbox_interrupts(user=user, **filters)
     # A filter on the thread, a claim or an assignment keeps few rows of the pending index's
@@ -251,7 +251,7 @@ def _bulk_label(interrupt: Interrupt) -> str:
 @login_required
 def archive(request: HtmxHttpRequest) -> HttpResponse:
     """The interrupts the user answered, newest first, with their decisions."""
-    form = ReviewFilterForm(request.GET)
+    form = ReviewFilterForm(request.GET, viewer=request.user)
     queryset = selectors.answered_by(user=request.user, **form.filters())
     context = _decision_page(request, reverse("reviews:archive"), form, queryset)
     known = {}

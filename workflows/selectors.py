@@ -105,19 +105,30 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             "value": serde.to_display(serde.loads(write.value)),
             "at": write.created_at,
         })
-    for intr in Interrupt.objects.filter(thread=thread).select_related("resolved_by"):
+    interrupts = Interrupt.objects.filter(thread=thread).select_related("resolved_by")
+    for intr in interrupts.prefetch_related("decisions__user"):
         events.append({
             "id": f"interrupt-{intr.interrupt_id}", "kind": "interrupt", "name": "Waiting for review",
             "value": intr.value, "at": intr.created_at, "interrupt": intr,
         })
         if intr.status == Interrupt.Status.RESOLVED and intr.resume_value is not None:
-            who = intr.resolved_by.get_username() if intr.resolved_by else "someone"
+            who = _answered_by(intr)
             events.append({
                 "id": f"resume-{intr.interrupt_id}", "kind": "resume", "name": f"Answered by {who}",
                 "value": intr.resume_value, "at": intr.resolved_at, "interrupt": intr,
             })
     events.sort(key=lambda e: (e["at"] is None, e["at"], _ORDER[e["kind"]]))
     return events
+
+
+def _answered_by(intr: Interrupt) -> str:
+    """Who answered ``intr``: the user; else the decider of the review product's audit row
+    (``reviews.Decision.decided_by``: ``"System (deadline)"`` for a deadline's default
+    answer); else ``"someone"`` (resumed by code without a user)."""
+    if intr.resolved_by is not None:
+        return intr.resolved_by.get_username()
+    decision = next(iter(intr.decisions.all()), None)
+    return decision.decided_by if decision is not None else "someone"
 
 
 def thread_value(thread: Thread, key: str) -> Any:

@@ -115,8 +115,10 @@ class ReviewerInBrowserTests(BrowserTestCase):
         reviewer = self.logged_in_page("bob")
         self.open_review(reviewer, "ship the browser test")
         reviewer.get_by_label("Approve this section").check()
-        # The section's own "Comment" field, not the item's comments card.
-        reviewer.get_by_role("textbox", name="Comment optional").fill("Goals look right to me")
+        # The section's own note (sent with the answer), not the item's comments card.
+        reviewer.get_by_role("textbox", name="Note with your decision optional").fill(
+            "Goals look right to me"
+        )
         reviewer.get_by_role("button", name="Send answer").click()
         reviewer.wait_for_url(THREAD_URL)
 

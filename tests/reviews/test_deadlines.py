@@ -51,7 +51,9 @@ def test_default_none_and_an_empty_group_are_refused():
 
 # -- a real run pausing, its deadline, the default answer --------------------------------------
 @pytest.mark.django_db(transaction=True)
-def test_a_deadline_reached_gives_the_default_answer(register_workflow):
+def test_a_deadline_reached_gives_the_default_answer(register_workflow, client, user_factory):
+    staff_client = client
+    staff_client.force_login(user_factory(is_staff=True, is_superuser=True))
     register_workflow(
         "timed", review_deadline=HOUR, on_deadline=Default(False, decision="reject")
     )
@@ -75,6 +77,9 @@ def test_a_deadline_reached_gives_the_default_answer(register_workflow):
     assert running.execute_run(decision.run_id) == Run.Status.SUCCESS
     thread = Thread.objects.get()
     assert thread.result == {"essay": "An essay about topic: otters", "is_approved": False}
+    # the thread's timeline names the system, not "someone"
+    page = staff_client.get(reverse("workflows:thread", args=[thread.pk])).content.decode()
+    assert "Answered by System (deadline)" in page and "Answered by someone" not in page
     # answered once: the next sweep finds nothing
     assert services.apply_deadlines(now=interrupt.deadline_at + HOUR) == 0
 

@@ -89,6 +89,28 @@ def test_the_inbox_and_the_lists_leave_hidden_threads_out(
     assert thread in list(insider.get(reverse("workflows:list")).context["threads"])
 
 
+@pytest.mark.django_db
+def test_the_workflow_filters_offer_only_workflows_the_user_may_see(
+    secret, user_factory, reviewer_client
+):
+    _thread, _hidden, grant = secret
+    outsider = reviewer_client(user_factory())
+    for name in ("reviews:inbox", "reviews:archive"):
+        page = outsider.get(reverse(name))
+        choices = dict(page.context["filter_form"].fields["workflow"].choices)
+        assert "contracts" not in choices and "essay-review" in choices, name
+        assert "Contract review" not in page.content.decode(), name
+    # a hidden workflow typed into the URL is refused like any unknown one
+    filtered = outsider.get(reverse("reviews:inbox"), {"workflow": "contracts"})
+    assert "workflow" in filtered.context["filter_form"].errors
+
+    insider = reviewer_client(grant(user_factory()))
+    for name in ("reviews:inbox", "reviews:archive"):
+        page = insider.get(reverse(name))
+        assert "contracts" in dict(page.context["filter_form"].fields["workflow"].choices), name
+        assert "Contract review" in page.content.decode(), name
+
+
 # -- the thread's WebSocket -----------------------------------------------------------------------
 @sync_to_async
 def session_cookie(user) -> str:
