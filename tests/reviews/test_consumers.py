@@ -2,31 +2,14 @@
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
-from django.test import Client
 
 from flowsite.asgi import application
+from tests.sockets import fresh_layer, headers_for  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_layer():
-    layer = get_channel_layer()
-    await layer.flush()
-    yield layer
-    await layer.flush()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_layer")]
 
 
-@sync_to_async
-def headers_for(user):
-    client = Client()
-    client.force_login(user)
-    name = django_settings.SESSION_COOKIE_NAME
-    cookie = f"{name}={client.cookies[name].value}"
-    return [(b"origin", b"http://localhost"), (b"cookie", cookie.encode())]
 
 
 async def test_anonymous_is_refused():

@@ -6,24 +6,15 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from flowsite.asgi import application
 from reviews import presence, services
 from reviews.models import Presence
-from tests.reviews.test_consumers import headers_for
+from tests.sockets import fresh_layer, headers_for  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def fresh_layer():
-    layer = get_channel_layer()
-    await layer.flush()
-    yield layer
-    await layer.flush()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_layer")]
 
 
 async def receive_until(comm, text, timeout=10):

@@ -5,12 +5,11 @@ thread's WebSocket is refused, the inbox, its counts and the recent threads leav
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
-from django.test import Client
 from django.urls import reverse
 
 from flowsite.asgi import application
 from reviews.models import Claim, Decision
+from tests.sockets import headers_for
 from workflows.models import Interrupt, Run
 
 
@@ -112,17 +111,8 @@ def test_the_workflow_filters_offer_only_workflows_the_user_may_see(
 
 
 # -- the thread's WebSocket -----------------------------------------------------------------------
-@sync_to_async
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    name = django_settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}"
-
-
 async def connects(path, user) -> tuple[bool, str]:
-    headers = [(b"origin", b"http://localhost"), (b"cookie", (await session_cookie(user)).encode())]
-    comm = WebsocketCommunicator(application, path, headers=headers)
+    comm = WebsocketCommunicator(application, path, headers=await headers_for(user))
     connected, _ = await comm.connect()
     first = await comm.receive_from(timeout=5) if connected else ""
     await comm.disconnect()

@@ -5,10 +5,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings as django_settings
-from django.test import Client
 
 from flowsite.asgi import application
+from tests.sockets import session_cookie
 from workflows.models import Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,14 +20,6 @@ async def fresh_layer(settings):
     await layer.flush()
     yield layer
     await layer.flush()
-
-
-@sync_to_async
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    name = django_settings.SESSION_COOKIE_NAME
-    return f"{name}={client.cookies[name].value}"
 
 
 async def communicator(path, user=None, origin=b"http://localhost"):
