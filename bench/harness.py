@@ -18,7 +18,7 @@ a superuser) is seeded; :func:`login` gives an ``httpx.AsyncClient`` logged in a
 Processes are launched by ``tests.servers.launched`` (the tests' own launcher). Used by
 ``bench/load.py``, ``bench/roundtrip.py``; run directly for a smoke test::
 
-    /work/main/.venv/bin/python bench/harness.py [--pg postgres://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/harness.py [--pg postgres://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations

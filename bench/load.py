@@ -25,7 +25,7 @@ per thread). ``--listeners 0`` measures throughput alone (``bench/README``: issu
 
 Usage::
 
-    /work/main/.venv/bin/python bench/load.py [--workers 1,2] [--web 2] [--listeners 200]
+    .venv/bin/python bench/load.py [--workers 1,2] [--web 2] [--listeners 200]
         [--clients 20] [--seconds 30] [--interval 0.2] [--paused 100] [--embedded]
 
 ``--embedded`` measures the embedded default (one Daphne, SQLite, in-process consumer)

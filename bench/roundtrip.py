@@ -17,7 +17,7 @@ ratio to the Agent Server's whole.
 
 Usage::
 
-    /work/main/.venv/bin/python bench/roundtrip.py [-n 30] [--sites embedded,production,agent-server]
+    .venv/bin/python bench/roundtrip.py [-n 30] [--sites embedded,production,agent-server]
         [--workers 2] [--warmup 3]
 """
 

@@ -112,7 +112,7 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             "value": intr.value, "at": intr.created_at, "interrupt": intr,
         })
         if intr.status == Interrupt.Status.RESOLVED and intr.resume_value is not None:
-            who = _answered_by(intr)
+            who = answered_by(intr)
             events.append({
                 "id": f"resume-{intr.interrupt_id}", "kind": "resume", "name": f"Answered by {who}",
                 "value": intr.resume_value, "at": intr.resolved_at, "interrupt": intr,
@@ -121,7 +121,7 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
     return events
 
 
-def _answered_by(intr: Interrupt) -> str:
+def answered_by(intr: Interrupt) -> str:
     """Who answered ``intr``: the user; else the decider of the review product's audit row
     (``reviews.Decision.decided_by``: ``"System (deadline)"`` for a deadline's default
     answer); else ``"someone"`` (resumed by code without a user)."""

@@ -291,7 +291,8 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
         scheduled = selectors.scheduled_sends(values[write.checkpoint_id])
         _file_write(write, value, tasks_of[write.checkpoint_id], scheduled)
     interrupts = Interrupt.objects.filter(thread=thread, checkpoint_id__in=ids)
-    for intr in interrupts.select_related("resolved_by").order_by("created_at", "id"):
+    for intr in interrupts.select_related("resolved_by").prefetch_related("decisions").order_by("created_at", "id"):
+        intr.answered_by = selectors.answered_by(intr) if intr.status == "resolved" else ""
         tasks = tasks_of[intr.checkpoint_id]
         tasks.setdefault(intr.task_id, _new_task(intr.task_id))["interrupts"].append(intr)
 

@@ -80,6 +80,9 @@ def test_a_deadline_reached_gives_the_default_answer(register_workflow, client, 
     # the thread's timeline names the system, not "someone"
     page = staff_client.get(reverse("workflows:thread", args=[thread.pk])).content.decode()
     assert "Answered by System (deadline)" in page and "Answered by someone" not in page
+    # and so does its checkpoint history
+    history = staff_client.get(reverse("workflows:history", args=[thread.pk])).content.decode()
+    assert "answered by System (deadline)" in history and "answered by someone" not in history
     # answered once: the next sweep finds nothing
     assert services.apply_deadlines(now=interrupt.deadline_at + HOUR) == 0
 
