@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from tests.browser import CHROMIUM, LIVE, BrowserTestCase
+from tests.browser import CHROMIUM, LIVE, BrowserTestCase, shoot
 from tests.reviews.agent_payloads import (
     BATCHED,
     EMAIL_ARGS,
@@ -34,7 +34,6 @@ from workflows.models import Interrupt, Thread
 
 pytestmark = pytest.mark.browser
 
-SHOTS = os.environ.get("FLOWSITE_SHOTS", "")
 THREAD_URL = re.compile(r"/threads/\d+/$")
 
 

@@ -88,6 +88,19 @@ def test_a_deadline_reached_gives_the_default_answer(register_workflow, client, 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_sweep_applies_a_deadline_passed_by_the_clock(register_workflow):
+    """As the periodic sweep calls it: no ``now``, the current time decides."""
+    register_workflow("timed", review_deadline=HOUR, on_deadline=Default(False, decision="reject"))
+    run = workflow_services.start_run(workflow="timed", input="otters")
+    running.execute_run(run.pk)
+    interrupt = Interrupt.objects.pending().get()
+    assert services.apply_deadlines() == 0
+    Interrupt.objects.filter(pk=interrupt.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    assert services.apply_deadlines() == 1
+    assert Decision.objects.get().by == Decision.By.DEADLINE
+
+
+@pytest.mark.django_db(transaction=True)
 def test_workflows_without_a_deadline_get_none(register_workflow):
     run = workflow_services.start_run(workflow="essay-review", input="otters")
     running.execute_run(run.pk)
