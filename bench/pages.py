@@ -109,7 +109,6 @@ def seed_templates():
     """Rows made by the app itself: returns ``(me, pending essay interrupt, answered essay
     interrupt, pending parallel-review interrupt)``."""
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
 
     from reviews.services import answer_interrupt

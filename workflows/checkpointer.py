@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
@@ -31,9 +30,13 @@ from .runtime.checkpoint import (
     get_thread_id,
     write_idx,
 )
+from .db_threads import DatabaseThreads
 from .runtime.serde import JsonPlusSerializer
 
 RUN_LEASE = timedelta(minutes=15)
+
+# the async twins' ORM calls: bounded, each call's connection closed after it
+_saver_threads = DatabaseThreads("workflows-saver-db", 4)
 
 
 class _Statements:
@@ -362,15 +365,15 @@ class DjangoSaver(BaseCheckpointSaver):
 
         Thread.objects.using(self.using).filter(thread_id=thread_id).delete()
 
-    # -- async twins: the ORM in a worker thread, never on the event loop ---------------------
+    # -- async twins: the ORM on the saver's database threads, never on the event loop ---------------------
     async def aget_tuple(self, config: dict) -> CheckpointTuple | None:
-        return await sync_to_async(self.get_tuple, thread_sensitive=False)(config)
+        return await _saver_threads.run(self.get_tuple, config)
 
     async def aput(self, config: dict, checkpoint: dict, metadata: dict, new_versions: dict) -> dict:
-        return await sync_to_async(self.put, thread_sensitive=False)(config, checkpoint, metadata, new_versions)
+        return await _saver_threads.run(self.put, config, checkpoint, metadata, new_versions)
 
     async def aput_writes(self, config, writes, task_id, task_path=""):
-        await sync_to_async(self.put_writes, thread_sensitive=False)(config, writes, task_id, task_path)
+        await _saver_threads.run(self.put_writes, config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        await sync_to_async(self.delete_thread, thread_sensitive=False)(thread_id)
+        await _saver_threads.run(self.delete_thread, thread_id)

@@ -2,7 +2,6 @@
 the notice by email with a signed, expiring link, and the ``review_assigned`` signal."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group

@@ -15,8 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.db import close_old_connections
-
+from ..db_threads import DatabaseThreads
 from ..runtime.pool import PerProcess
 
 __all__ = ["database", "db_threads", "executor_loop"]
@@ -29,9 +28,7 @@ def _start_loop() -> asyncio.AbstractEventLoop:
 
 
 _executor_loop = PerProcess(_start_loop)
-_db_pool = PerProcess(
-    lambda: concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="workflows-executor-db")
-)
+_db = DatabaseThreads("workflows-executor-db", 4)
 
 
 def executor_loop() -> asyncio.AbstractEventLoop:
@@ -41,19 +38,10 @@ def executor_loop() -> asyncio.AbstractEventLoop:
 
 def db_threads() -> concurrent.futures.ThreadPoolExecutor:
     """This process's executor database threads (4)."""
-    return _db_pool.get()
-
-
-def _closing(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    close_old_connections()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        close_old_connections()
+    return _db.executor()
 
 
 async def database(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     """Run blocking ORM code ``fn(*args, **kwargs)`` on the executor's database threads; their
     connections follow ``CONN_MAX_AGE`` (closed after each call in tests)."""
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(db_threads(), lambda: _closing(fn, *args, **kwargs))
+    return await _db.run(fn, *args, **kwargs)
