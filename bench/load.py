@@ -27,8 +27,10 @@ Usage::
 
     .venv/bin/python bench/load.py [--workers 1,2] [--web 2] [--listeners 200]
         [--clients 20] [--seconds 30] [--interval 0.2] [--paused 100] [--embedded]
+        [--profile DIR]
 
-``--embedded`` measures the embedded default (one Daphne, SQLite, in-process consumer)
+``--profile DIR`` samples the site's processes with py-spy during the window (collapsed stacks
+in ``DIR``) and prints each group's top frames (``bench/profiles.py``). ``--embedded`` measures the embedded default (one Daphne, SQLite, in-process consumer)
 instead. Each configuration takes about a minute to start (migrations, static files) plus
 the connection of the listeners and the window.
 """
@@ -54,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
-from bench import harness  # noqa: E402
+from bench import harness, profiles  # noqa: E402
 
 TICK = re.compile(r"tick (\d+) (\d+\.\d+)")
 REVIEW = re.compile(r'href="/interrupts/(\d+)/"')
@@ -164,9 +166,15 @@ async def essay_run(client, ws_url: str, tally: Tally, *, approve: bool = True) 
         await socket.close()
 
 
-async def reviewers(deployment: harness.Deployment, count: int, seconds: float, tally: Tally) -> float:
-    """``count`` clients looping over essay runs for ``seconds``; returns the window's start."""
-    clients = [await harness.login(deployment.web[i % len(deployment.web)].url) for i in range(count)]
+async def logged_in(deployment: harness.Deployment, count: int) -> list:
+    """``count`` reviewer clients, logged in over the site's web processes in turn (before the
+    window: a login hashes a password, about 0.2 s of a web process's CPU)."""
+    return [await harness.login(deployment.web[i % len(deployment.web)].url) for i in range(count)]
+
+
+async def reviewers(deployment: harness.Deployment, clients: list, seconds: float, tally: Tally) -> float:
+    """The ``clients`` looping over essay runs for ``seconds``; returns the window's start."""
+    count = len(clients)
     start = time.perf_counter()
     end = start + seconds
 
@@ -284,14 +292,24 @@ async def measure(deployment: harness.Deployment, args) -> dict:
         await asyncio.gather(*(open_one(i) for i in range(args.listeners)))
         result["listeners connected in s"] = round(time.perf_counter() - t, 1)
     tally = Tally()
+    clients = await logged_in(deployment, args.clients)
     groups = {"web": [s.process.pid for s in deployment.web],
               "workers": [s.process.pid for s in deployment.workers], "bench client": [os.getpid()]}
     cpu0 = {name: harness.cpu_seconds(pids) for name, pids in groups.items()}
+    site = {name: pids for name, pids in groups.items() if name != "bench client" and pids}
+    spies = profiles.record(site, args.seconds, Path(args.profile)) if args.profile else []
     window[0] = time.time()
-    start = await reviewers(deployment, args.clients, args.seconds, tally) if args.clients else time.perf_counter()
+    start = await reviewers(deployment, clients, args.seconds, tally) if clients else time.perf_counter()
     if not args.clients:
         await asyncio.sleep(args.seconds)
     window[1] = time.time()
+    for spy in spies:
+        spy.wait(timeout=60)
+    if spies:
+        result["profile"] = {
+            f"{name} ({by})": profiles.summary(sorted(Path(args.profile).glob(f"{name}-*.txt")), by=by)
+            for name in site for by in ("inclusive", "self")
+        }
     end = start + args.seconds
     in_window = [t for t in tally.done_at if t <= end]
     result["runs/s"] = round(len(in_window) / args.seconds, 2)
@@ -322,12 +340,17 @@ async def measure(deployment: harness.Deployment, args) -> dict:
 
 
 def print_table(rows: dict[str, dict]) -> None:
-    keys = list(dict.fromkeys(k for r in rows.values() for k in r))
+    keys = list(dict.fromkeys(k for r in rows.values() for k in r if k != "profile"))
     names = list(rows)
     width = max(len(k) for k in keys) + 2
     print("\n" + "".ljust(width) + "".join(n.ljust(28) for n in names))
     for key in keys:
         print(key.ljust(width) + "".join(str(rows[n].get(key, "")).ljust(28) for n in names))
+    for name, row in rows.items():
+        for group, frames in (row.get("profile") or {}).items():
+            print(f"\n{name}, {group} processes: share of CPU samples with the frame on the stack")
+            for share, frame in frames:
+                print(f"  {share * 100:5.1f}%  {frame}")
 
 
 def main() -> None:
@@ -341,6 +364,8 @@ def main() -> None:
     parser.add_argument("--paused", type=int, default=0)
     parser.add_argument("--embedded", action="store_true")
     parser.add_argument("--extra-env", default="", help="KEY=VALUE,... for the site's processes")
+    parser.add_argument("--profile", default="", help="a directory: py-spy the site's processes "
+                        "during the window, print their top frames (bench/profiles.py)")
     args = parser.parse_args()
     extra = dict(kv.split("=", 1) for kv in args.extra_env.split(",") if kv)
     uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
