@@ -14,7 +14,9 @@ htmx's ws extension swaps out-of-band by id:
   message) re-sends the block as stored; on connect the blocks come from the ``live`` cache;
 * ``thread.text_end``: the blocks of a finished task go (the timeline shows its result);
 * ``thread.status``: the state from the database again, which replaces the live entries with
-  the durable timeline and shows the Review links or the result.
+  the durable timeline and shows the Review links or the result; while the thread is still
+  running (a run has just started), only its status and pending interrupts (the timeline grows
+  by chunks, and the whole state comes again when the run stops).
 
 Chunks are keyed by ``(run_id, seq)``; a duplicate is dropped. A chunk's HTML is the same for
 every socket on the thread: each process renders it once (:func:`render_chunk_once`), not once per
@@ -206,20 +208,22 @@ class ThreadConsumer(AsyncWebsocketConsumer):
     async def thread_status(self, message: dict[str, Any]) -> None:
         # The database has the outcome already (the executor announces after commit), and it
         # wins over a message that arrives late.
-        await self.send_state()
+        await self.send_state(whole=False)
 
-    async def send_state(self) -> None:
-        """The page's state; its values shortened to ``FLOWSITE_MAX_PUSH_BYTES`` each, and if it
+    async def send_state(self, *, whole: bool = True) -> None:
+        """The page's state (``whole=False``: only the status and pending interrupts while the
+        thread is running); its values shortened to ``FLOWSITE_MAX_PUSH_BYTES`` each, and if it
         is still over ``FLOWSITE_MAX_FRAME_BYTES`` (many large values), to previews
         (``FLOWSITE_PREVIEW_BYTES``); if even that is over, only the status."""
         for limit in (truncation.max_push_bytes(), truncation.preview_bytes(), 0):
-            html, blocks = await self.render_state(limit)
+            html, blocks = await self.render_state(limit, whole=whole)
             if not html or truncation.fits_frame(html):
                 break
             logger.warning("the state of thread %s is over the frame size with values of %s "
                            "bytes", self.thread_pk, limit)
         if html:
-            self.text_sent = {b["id"]: b["length"] for b in blocks}
+            if blocks is not None:  # the live blocks shown were replaced: what this browser has
+                self.text_sent = {b["id"]: b["length"] for b in blocks}
             await self.send(text_data=html)
 
     async def send_html(self, html: str) -> None:
@@ -246,16 +250,19 @@ class ThreadConsumer(AsyncWebsocketConsumer):
         return thread.group_name, entrypoint_name
 
     @database_sync_to_async
-    def render_state(self, limit: int) -> tuple[str, list[dict]]:
+    def render_state(self, limit: int, *, whole: bool = True) -> tuple[str, list[dict] | None]:
         """The page's state partials with values of at most ``limit`` bytes (``0``: the status
-        alone), and the live text blocks they show."""
-        from .views import thread_page_context
+        alone), and the live text blocks they show (``None``: the live blocks were not sent, as
+        for a running thread's status and pending interrupts alone, ``whole=False``)."""
+        from .views import running_state_context, thread_page_context
 
         thread = Thread.objects.select_related("created_by").filter(pk=self.thread_pk).first()
         if thread is None:
             return "", []
         if not limit:
-            return render_to_string(f"{TEMPLATE}#status", {"thread": thread}), []
+            return render_to_string(f"{TEMPLATE}#status", {"thread": thread}), None
+        if not whole and thread.status == Thread.Status.RUNNING:
+            return render_to_string(f"{TEMPLATE}#running-state", running_state_context(thread)), None
         context = thread_page_context(thread, limit=limit)
         return render_to_string(f"{TEMPLATE}#state", context), context["live_blocks"]
 

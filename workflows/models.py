@@ -244,6 +244,13 @@ class Run(models.Model):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            # a thread runs one run at a time: the database refuses a second claim (a partial
+            # unique index, so a claim is one conditional UPDATE, no lock or lookup first)
+            models.UniqueConstraint(
+                fields=["thread"], condition=models.Q(status="running"), name="one_running_run_per_thread"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} run of {self.thread_id} ({self.status})"

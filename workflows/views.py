@@ -69,12 +69,22 @@ def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str
         "events": events,
         "input": truncation.shrink(thread.input, limit, url=_value_url(thread, "input")),
         "result": truncation.shrink(thread.result, limit, url=_value_url(thread, "result")),
-        "pending": list(
-            Interrupt.objects.pending().filter(thread=thread).order_by("created_at", "id")
-        ),
+        "pending": pending_of(thread),
         # the text model calls are writing now (kept in the "live" cache while it streams)
         "live_blocks": live.shown_blocks(live_blocks, limit),
     }
+
+
+def pending_of(thread: Thread) -> list[Interrupt]:
+    """The thread's pending interrupts, oldest first (one query)."""
+    return list(Interrupt.objects.pending().filter(thread=thread).order_by("created_at", "id"))
+
+
+def running_state_context(thread: Thread) -> dict[str, Any]:
+    """What the thread page's ``running-state`` partial renders for a running thread: its status
+    and pending interrupts (the timeline and the outcome are as they were: a running thread's
+    entries arrive as chunks, its outcome when it stops)."""
+    return {"thread": thread, "pending": pending_of(thread)}
 
 
 def viewable_thread(user: Any, pk: int, queryset: Any = None) -> Thread:

@@ -174,6 +174,40 @@ async def test_status_change_pushes_the_state_from_the_database(
     await comm.disconnect()
 
 
+async def test_a_run_starting_pushes_its_status_and_pending_and_a_run_stopping_the_whole_state(
+    thread_factory, interrupt_factory, user_factory, fresh_layer
+):
+    from django.utils import timezone
+
+    from workflows.models import Interrupt
+
+    thread = await sync_to_async(thread_factory)(status=Thread.Status.INTERRUPTED)
+    answered, waiting = [await sync_to_async(interrupt_factory)(thread=thread) for _ in range(2)]
+    comm = await communicator(f"/ws/threads/{thread.pk}/", await sync_to_async(user_factory)())
+    await comm.connect()
+    html = await comm.receive_from()
+    assert 'id="timeline"' in html and f"/interrupts/{answered.pk}/" in html
+
+    # one answer recorded, its run started: the Review link goes, the other stays
+    await sync_to_async(Interrupt.objects.filter(pk=answered.pk).update)(
+        status=Interrupt.Status.RESOLVED, resolved_at=timezone.now())
+    await sync_to_async(Thread.objects.filter(pk=thread.pk).update)(status=Thread.Status.RUNNING)
+    status = {"type": "thread.status", "run_id": "run-2", "result": None, "error": ""}
+    await fresh_layer.group_send(thread.group_name, {**status, "status": "running"})
+    html = await comm.receive_from()
+    assert "badge-running" in html and 'id="thread-pending"' in html
+    assert f"/interrupts/{waiting.pk}/" in html and f"/interrupts/{answered.pk}/" not in html
+    assert 'id="timeline"' not in html and 'id="thread-outcome"' not in html  # not re-rendered
+
+    # a message announcing "running" that arrives after the run stopped gets the whole state
+    await sync_to_async(Thread.objects.filter(pk=thread.pk).update)(
+        status=Thread.Status.DONE, result={"essay": "Otters"})
+    await fresh_layer.group_send(thread.group_name, {**status, "status": "running"})
+    html = await comm.receive_from()
+    assert "badge-done" in html and 'id="timeline"' in html and "Otters" in html
+    await comm.disconnect()
+
+
 async def test_browser_messages_are_ignored(thread_factory, user_factory):
     thread = await sync_to_async(thread_factory)()
     comm = await communicator(f"/ws/threads/{thread.pk}/", await sync_to_async(user_factory)())

@@ -3,8 +3,9 @@ its outcome or give up on it, requeue it when its worker is gone. One keyword-on
 each, each one transaction (or one conditional update).
 
 A run is ``queued`` until a worker claims it (a conditional update queued -> running, refused
-while another run of the same thread is running: the thread row is locked first on PostgreSQL,
-SQLite's IMMEDIATE transactions serialise writers). The claiming worker's name goes in
+while another run of the same thread is running: the partial unique index
+``one_running_run_per_thread`` makes the database refuse it, so two workers claiming two runs of
+one thread at once cannot both win). The claiming worker's name goes in
 ``Run.worker`` with a lease (``Run.lease_expires_at``); every later write of the run's outcome
 is conditional on the run still being that worker's, so a run requeued behind a worker's back
 is never recorded twice.
@@ -25,7 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -57,22 +58,18 @@ def run_lease() -> timedelta:
 def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
     """Mark the queued run ``run_id`` as running by ``worker``, unless its thread already has a
     running run. Returns whether ``worker`` now owns it (``False``: gone, not queued, or its
-    thread busy)."""
-    with transaction.atomic():
-        run = Run.objects.filter(pk=run_id).values("thread_id", "status").first()
-        if run is None or run["status"] != Run.Status.QUEUED:
-            return False
-        if connection.features.has_select_for_update:
-            Thread.objects.select_for_update().filter(pk=run["thread_id"]).first()
-        if Run.objects.filter(thread_id=run["thread_id"], status=Run.Status.RUNNING).exists():
-            return False
-        now = timezone.now()
-        return bool(
-            Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-                status=Run.Status.RUNNING, worker=worker or worker_name(), started_at=now,
-                lease_expires_at=now + run_lease(),
+    thread busy). One statement."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():  # a savepoint when called inside a transaction
+            return bool(
+                Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+                    status=Run.Status.RUNNING, worker=worker or worker_name(), started_at=now,
+                    lease_expires_at=now + run_lease(),
+                )
             )
-        )
+    except IntegrityError:  # one_running_run_per_thread: the thread has a running run
+        return False
 
 
 def claim_next_run(*, worker: str | None = None) -> Any | None:
@@ -134,7 +131,8 @@ def finish_run(
     ``worker``'s (nothing written)."""
     now = timezone.now()
     with transaction.atomic():
-        thread_pk = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+        thread_pk, workflow = Run.objects.filter(pk=run_id).values_list(
+            "thread_id", "thread__workflow").first() or (None, None)
         mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
         if thread_pk is None or not mine.update(
             status=status, finished_at=now, error=error, lease_expires_at=None
@@ -148,7 +146,6 @@ def finish_run(
                 status=Interrupt.Status.CANCELLED, resolved_at=now
             )
         elif status == Run.Status.INTERRUPTED:
-            workflow = Thread.objects.filter(pk=thread_pk).values_list("workflow", flat=True).get()
             deadlines.stamp_deadlines(thread_pk, workflow)
             if Run.objects.filter(thread_id=thread_pk, status=Run.Status.QUEUED).exists():
                 fields["status"] = Thread.Status.RUNNING  # another answer is already queued
@@ -178,7 +175,8 @@ def give_up_run(*, run_id: Any, error: str, worker: str | None = None) -> bool:
     ``error`` with ``error``, so the thread is not left running for ever. Returns whether it
     was written."""
     with transaction.atomic():
-        thread_pk = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+        thread_pk, workflow = Run.objects.filter(pk=run_id).values_list(
+            "thread_id", "thread__workflow").first() or (None, None)
         mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
         if mine.update(status=Run.Status.ERROR, error=error, finished_at=timezone.now(), lease_expires_at=None):
             Thread.objects.filter(pk=thread_pk).update(status=Thread.Status.ERROR, error=error)
