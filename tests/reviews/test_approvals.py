@@ -1,7 +1,6 @@
 """N approvers and four eyes: ``approvals=N`` resumes after N distinct approvals (each its own
 row), a rejection decides at once, ``self_approval=False`` bars the run's starter."""
 
-import threading
 
 import pytest
 from django.db import connection
@@ -11,6 +10,7 @@ from reviews import services
 from reviews.models import Approval, Claim, Decision
 from workflows.execution import running
 from workflows import services as workflow_services
+from tests.races import at_once
 from workflows.models import Interrupt, Run, Thread
 
 pytestmark = pytest.mark.django_db
@@ -110,24 +110,9 @@ def test_concurrent_approvals_resume_once(item, user_factory):
     users = [user_factory(f"u{n}") for n in range(3)]
     interrupt = item(approvals=2)
     approve(interrupt, users[0])
-    barrier, outcomes = threading.Barrier(2), []
-
-    def last_approval(user):
-        from django.db import connections
-
-        try:
-            barrier.wait(timeout=30)
-            outcomes.append(approve(Interrupt.objects.get(pk=interrupt.pk), user))
-        except workflow_services.InterruptNotPending as exc:
-            outcomes.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=last_approval, args=(u,)) for u in users[1:]]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    outcomes = at_once(lambda user: approve(Interrupt.objects.get(pk=interrupt.pk), user), users[1:])
+    assert not [o for o in outcomes if isinstance(o, BaseException)
+                and not isinstance(o, workflow_services.InterruptNotPending)], outcomes
     runs = [o for o in outcomes if isinstance(o, Run)]
     assert len(outcomes) == 2 and len(runs) == 1
     assert Run.objects.count() == 1 and Decision.objects.count() == 1

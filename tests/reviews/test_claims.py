@@ -1,16 +1,16 @@
 """Claims: a reviewer's ten-minute lease on an interrupt, in the services and on the pages."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from reviews import services
 from reviews.models import Claim, Decision
 from workflows import services as workflow_services
+from tests.races import at_once
 from workflows.models import Interrupt, Run
 
 pytestmark = pytest.mark.django_db
@@ -153,24 +153,15 @@ def test_concurrent_claims_one_wins(user_factory, interrupt_factory, lapsed):
     interrupt = interrupt_factory()
     if lapsed:
         lapse(services.claim_interrupt(interrupt=interrupt, user=user_factory()))
-    barrier = threading.Barrier(len(users))
-    outcomes = []
 
     def claim(user):
         try:
-            barrier.wait(timeout=10)
             services.claim_interrupt(interrupt=interrupt, user=user)
-            outcomes.append(("won", user.pk))
+            return ("won", user.pk)
         except services.ClaimedByOther as exc:
-            outcomes.append(("refused", exc.claim.user_id))
-        finally:
-            connection.close()
+            return ("refused", exc.claim.user_id)
 
-    threads = [threading.Thread(target=claim, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = at_once(claim, users)
     winners = [pk for outcome, pk in outcomes if outcome == "won"]
     assert len(outcomes) == len(users) and len(winners) == 1
     assert all(pk == winners[0] for outcome, pk in outcomes if outcome == "refused")

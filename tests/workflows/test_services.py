@@ -133,30 +133,15 @@ def test_parallel_interrupts_are_all_pending_and_answered_in_any_order():
 def test_two_workers_claiming_two_runs_of_one_thread_at_once_one_wins():
     """The database refuses a second running run of a thread (one_running_run_per_thread), so a
     race of claims on two answers of one thread never runs both."""
-    import threading
-
-    from django.db import connection
+    from tests.races import at_once
 
     doc = {"title": "T", "sections": [{"title": "A", "text": "a"}, {"title": "B", "text": "b"}]}
     for attempt in range(10):
         thread = start("parallel-review", doc)
         first, second = Interrupt.objects.pending().filter(thread=thread)
         runs = [services.resume_run(interrupt=i, value={"approved": True}) for i in (first, second)]
-        barrier, won = threading.Barrier(2), {}
-
-        def claim(run):
-            try:
-                barrier.wait(timeout=10)
-                won[run.pk] = services.claim_run(run_id=run.pk, worker=f"worker-{run.pk}")
-            finally:
-                connection.close()
-
-        claimers = [threading.Thread(target=claim, args=(run,)) for run in runs]
-        for claimer in claimers:
-            claimer.start()
-        for claimer in claimers:
-            claimer.join(timeout=30)
-        assert sorted(won.values()) == [False, True], (attempt, won)
+        won = at_once(lambda run: services.claim_run(run_id=run.pk, worker=f"worker-{run.pk}"), runs)
+        assert sorted(won) == [False, True], (attempt, won)
         assert Run.objects.filter(thread=thread, status=Run.Status.RUNNING).count() == 1
 
 
