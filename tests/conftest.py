@@ -32,6 +32,9 @@ def _close_workflow_connections(request):
         from workflows.runtime.pool import io_workers
 
         io_workers().run_everywhere(connections.close_all)
+        from workflows import advisory
+
+        advisory.close_all()  # the thread leases' own connection (PostgreSQL)
         # outside any async_to_sync, a thread-sensitive sync_to_async runs on asgiref's one
         # executor thread: the same thread the async tests' ORM calls used
         asyncio.run(sync_to_async(connections.close_all)())

@@ -1,4 +1,5 @@
-"""Races for tests: the same call made from several threads at the same moment."""
+"""Races for tests: the same call made from several threads at the same moment, and a
+database session of its own, as another process would have."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ def at_once(fn: Callable[[Any], Any], args: Iterable[Any], *, timeout: float = 3
         if thread.is_alive():
             raise TimeoutError(f"a racing call of {fn!r} did not finish in {timeout * 2} s")
     return outcomes
+
+
+def other_session():
+    """A psycopg connection of its own (autocommit) to the test database (PostgreSQL): what
+    another process holds, e.g. an advisory lock on a thread."""
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    for django_only in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(django_only, None)
+    return psycopg.connect(**params, autocommit=True)

@@ -30,6 +30,7 @@ from .runtime.checkpoint import (
     get_thread_id,
     write_idx,
 )
+from . import advisory
 from .db_threads import DatabaseThreads
 from .runtime.serde import JsonPlusSerializer
 
@@ -104,6 +105,13 @@ class _Statements:
             f"WHERE {thread}.run_owner = '' OR {thread}.run_owner = excluded.run_owner "
             f"OR {thread}.run_lease_expires_at < %s RETURNING id"
         )
+        # the row's pk, creating it if missing, in one statement (inside put_batch's transaction)
+        self.ensure_thread = (
+            f"INSERT INTO {thread} (thread_id, workflow, status, title, error, created_at, "
+            "updated_at, run_owner, run_lease_expires_at) "
+            "VALUES (%s, '', 'idle', '', '', %s, %s, '', NULL) ON CONFLICT (thread_id) DO UPDATE "
+            "SET thread_id = excluded.thread_id RETURNING id"
+        )
         self.release = (
             f"UPDATE {thread} SET run_owner = '', run_lease_expires_at = NULL "
             "WHERE thread_id = %s AND run_owner = %s"
@@ -160,9 +168,6 @@ class DjangoSaver(BaseCheckpointSaver):
         self._leases_guard = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------------
-    def _thread_pk(self, thread_id: str) -> int:
-        return ensure_thread(thread_id, self.using)
-
     def _tuple(self, row: Any, thread_id: str) -> CheckpointTuple:
         """A ``Checkpoint`` model row as a ``CheckpointTuple`` (writes read with one query)."""
         return self._tuple_from(
@@ -300,17 +305,24 @@ class DjangoSaver(BaseCheckpointSaver):
         thread_ids = {row[0] for row in [*checkpoints, *special.values(), *normal]}
         thread_ids.update(t for t, *_ in interrupts)
         sql = self._sql(connection)
-        with transaction.atomic(using=self.using), connection.cursor() as cursor:
-            with self._leases_guard:
-                pks = {t: self._leases.get(t) for t in thread_ids}
-            pks = {t: pk or self._thread_pk(t) for t, pk in pks.items()}
-            with _pipeline(connection):
-                self._write_rows(cursor, sql, pks, checkpoints, special, normal, interrupts,
-                                 releases, now)
-        if releases:
-            with self._leases_guard:
-                for thread_id, _owner in releases:
+        advisory_locks = advisory.uses_advisory_locks(connection.alias)
+        try:
+            with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                with self._leases_guard:
+                    pks = {t: self._leases.get(t) for t in thread_ids}
+                for t, pk in pks.items():
+                    if pk is None:  # a thread new to the database: its row now
+                        cursor.execute(sql.ensure_thread, [t, now, now])
+                        pks[t] = cursor.fetchone()[0]
+                with _pipeline(connection):
+                    self._write_rows(cursor, sql, pks, checkpoints, special, normal, interrupts,
+                                     [] if advisory_locks else releases, now)
+        finally:  # after the commit (or the failure: the run is over either way)
+            for thread_id, owner in releases:
+                with self._leases_guard:
                     self._leases.pop(thread_id, None)
+                if advisory_locks:
+                    advisory.leases(connection.alias).release(thread_id, owner)
 
     def _write_rows(self, cursor, sql, pks, checkpoints, special, normal, interrupts, releases, now):
         """The statements of one ``put_batch``: an ``executemany`` per table touched."""
@@ -336,10 +348,21 @@ class DjangoSaver(BaseCheckpointSaver):
             cursor.execute(sql.release, [thread_id, owner])
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
-        """Lease the thread to one run: one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that
-        creates the row or takes it if free (or its lease expired after ``RUN_LEASE``), so the
-        database enforces it across processes. Returns ``False`` when another run holds it."""
+        """Lease the thread to one run, so the database enforces it across processes. Returns
+        ``False`` when another run holds it. On PostgreSQL a session advisory lock
+        (``workflows.advisory``: no write, freed when the holding process's connection drops);
+        elsewhere one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that creates the row or
+        takes it if free (or its lease expired after ``RUN_LEASE``)."""
         connection = connections[self.using or DEFAULT_DB_ALIAS]
+        if advisory.uses_advisory_locks(connection.alias):
+            from .models import Thread
+
+            table = connection.ops.quote_name(Thread._meta.db_table)
+            held, pk = advisory.leases(connection.alias).acquire(thread_id, owner, table)
+            if held and pk is not None:
+                with self._leases_guard:
+                    self._leases[thread_id] = pk  # else put_batch creates the row
+            return held
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
         params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE), adapt(now)]
@@ -356,6 +379,10 @@ class DjangoSaver(BaseCheckpointSaver):
 
         with self._leases_guard:
             self._leases.pop(thread_id, None)
+        alias = self.using or DEFAULT_DB_ALIAS
+        if advisory.uses_advisory_locks(alias):
+            advisory.leases(alias).release(thread_id, owner)
+            return
         Thread.objects.using(self.using).filter(thread_id=thread_id, run_owner=owner).update(
             run_owner="", run_lease_expires_at=None
         )

@@ -27,6 +27,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from .. import live, services, signals
 from ..models import Checkpoint, Run
 from ..runtime.pool import io_workers
+from ..runtime.types import ThreadBusyError
 from . import leases, publishing, threads, waking
 from .processes import worker_name
 
@@ -42,6 +43,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("workflows.executor")
+
+#: seconds a run whose thread another run still holds (a hung process: a killed one's lock is
+#: gone at once) waits before it goes back to the queue for another try
+BUSY_RETRY_SECONDS = 1.0
 
 # "tasks" tells which task a custom string belongs to and when a live text block ends
 STREAM_MODES = ["updates", "custom", "messages", "tasks"]
@@ -232,6 +237,11 @@ async def _execute_claimed(run_id: Any, drain: Drain) -> str:
         state = await threads.database(adapter.get_state, latest)
     except Exception as exc:
         if adapter is not None and isinstance(exc, adapter.drained):
+            return await _give_back(run)
+        if isinstance(exc, ThreadBusyError):  # a hung earlier holder: later, not a failure
+            logger.warning("run %s: thread %s is still held by an earlier run; back to the queue "
+                           "in %s s", run.pk, thread.thread_id, BUSY_RETRY_SECONDS)
+            await asyncio.sleep(BUSY_RETRY_SECONDS)
             return await _give_back(run)
         logger.exception("run %s of thread %s failed", run.pk, thread.thread_id)
         return await _finish(run, Run.Status.ERROR, result=None, error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,71 @@
+"""Thread leases on PostgreSQL are advisory locks (``workflows.advisory``): holding a thread
+writes nothing, another session is refused, and the thread is free the moment the holding
+session drops (a killed process), as the performance issue proposes."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from tests.races import other_session
+from workflows import DjangoSaver, advisory
+from workflows.models import Thread
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite leases with a conditional upsert")
+
+
+def test_holding_a_thread_writes_nothing_and_a_second_holder_is_refused():
+    saver = DjangoSaver()
+    assert saver.acquire_thread("adv-new", "run-a")
+    assert not Thread.objects.filter(thread_id="adv-new").exists()  # no row written to hold it
+    assert saver.acquire_thread("adv-new", "run-a")  # the heartbeat's renewal
+    assert not saver.acquire_thread("adv-new", "run-b")  # a second run in this process
+    with other_session() as other:  # and in another process
+        (held,) = other.execute("SELECT pg_try_advisory_lock(hashtextextended('adv-new', 0))").fetchone()
+        assert held is False
+    saver.release_thread("adv-new", "run-b")  # not its holder: nothing happens
+    assert not saver.acquire_thread("adv-new", "run-c")
+    saver.release_thread("adv-new", "run-a")
+    assert saver.acquire_thread("adv-new", "run-c")
+    saver.release_thread("adv-new", "run-c")
+
+
+def test_a_thread_held_by_a_session_that_drops_is_free_at_once():
+    saver = DjangoSaver()
+    holder = other_session()
+    holder.execute("SELECT pg_advisory_lock(hashtextextended('adv-crash', 0))")
+    assert not saver.acquire_thread("adv-crash", "run-a")
+    holder.close()  # the process holding it was killed: the server drops its locks
+    deadline = time.monotonic() + 5  # as soon as the server has ended that session
+    while not saver.acquire_thread("adv-crash", "run-a"):
+        assert time.monotonic() < deadline, "the lock outlived its session"
+        time.sleep(0.01)
+    saver.release_thread("adv-crash", "run-a")
+
+
+def test_a_run_holds_its_thread_while_it_streams_and_gives_it_back_with_its_last_writes():
+    from workflows import entrypoint, interrupt
+
+    seen = {}
+
+    @entrypoint(checkpointer=DjangoSaver())
+    def review(topic: str) -> str:
+        with other_session() as other:  # during the run: held
+            seen["while running"] = other.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended('adv-run', 0))").fetchone()[0]
+        return interrupt({"topic": topic})
+
+    config = {"configurable": {"thread_id": "adv-run"}}
+    list(review.stream("otters", config))
+    assert seen["while running"] is False
+    assert Thread.objects.filter(thread_id="adv-run").exists()  # made by the run's one batch
+    assert "adv-run" not in advisory.leases(connection.alias).held  # given back after commit
+    with other_session() as other:
+        (held,) = other.execute("SELECT pg_try_advisory_lock(hashtextextended('adv-run', 0))").fetchone()
+        assert held is True

@@ -1,0 +1,138 @@
+"""Thread leases on PostgreSQL as advisory locks: holding a thread writes nothing.
+
+``DjangoSaver.acquire_thread`` must refuse a second run on a thread while one executes, across
+processes. On SQLite that is a conditional upsert of ``Thread.run_owner`` (a writing
+transaction of its own per ``stream`` call). On PostgreSQL it is a session advisory lock,
+``pg_try_advisory_lock(hashtextextended(thread_id, 0))``, as the performance issue proposes:
+no row is written (the floor of two writing transactions per essay run: one ``put_batch`` per
+``stream`` call), and the server releases it the moment the holding process's connection drops
+(``kill -9``, OOM, a machine gone: the thread is free at once, not after a lease).
+
+The locks of a process live on one connection of its own per database alias (:class:`Leases`,
+autocommit, outside Django's pool, so a pooled connection never goes back to the pool holding a
+lock), opened on first use; a process's runs on one thread are told apart by ``owner`` here,
+since a session's advisory locks are re-entrant. Each call is one round trip under a lock.
+
+If that connection breaks while runs hold locks, the locks are gone with it: the error is logged
+and the next ``acquire`` opens a new connection; a run already executing keeps going (the
+served executor's run claim, ``one_running_run_per_thread``, still allows one run per thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.db import connections
+
+from .runtime.pool import PerProcess
+
+__all__ = ["Leases", "close_all", "leases", "uses_advisory_locks"]
+
+logger = logging.getLogger("workflows.checkpointer")
+
+_KEY = "hashtextextended(%s, 0)"  # a thread id's 64-bit lock key, computed by the server
+
+
+def uses_advisory_locks(alias: str) -> bool:
+    """Whether ``DjangoSaver`` leases threads with advisory locks on ``alias`` (PostgreSQL)."""
+    return connections[alias].vendor == "postgresql"
+
+
+class Leases:
+    """The advisory-lock leases of this process on database ``alias``.
+
+    ``acquire(thread_id, owner, thread_table)`` -> ``(held, thread_pk or None)`` in one round
+    trip; ``release(thread_id, owner)``. Thread-safe.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.lock = threading.Lock()
+        self.held: dict[str, str] = {}  # thread id -> owner
+        self.conn: Any = None
+
+    def _connection(self) -> Any:
+        if self.conn is None or self.conn.closed:
+            import psycopg
+
+            params = connections[self.alias].get_connection_params()
+            for django_only in ("cursor_factory", "context", "prepare_threshold"):
+                params.pop(django_only, None)
+            self.conn = psycopg.connect(**params, autocommit=True)
+        return self.conn
+
+    def _execute(self, sql: str, params: list) -> Any:
+        import psycopg
+
+        try:
+            return self._connection().execute(sql, params).fetchone()
+        except psycopg.OperationalError:
+            if self.held:
+                logger.error("the advisory-lock connection broke: the leases of %s threads were "
+                             "lost with it", len(self.held))
+            self.close()
+            raise
+
+    def acquire(self, thread_id: str, owner: str, thread_table: str) -> tuple[bool, int | None]:
+        """Hold ``thread_id`` for ``owner`` (again, for a heartbeat: a no-op). Returns whether
+        it is held, and the thread row's pk if the row exists. Raises ``OperationalError``
+        (``django.db``) when the database cannot be reached."""
+        from django.db import OperationalError
+
+        with self.lock:
+            holder = self.held.get(thread_id)
+            if holder is not None:
+                return holder == owner, None
+            try:
+                held, pk = self._execute(
+                    f"SELECT pg_try_advisory_lock({_KEY}), (SELECT id FROM {thread_table} "
+                    "WHERE thread_id = %s)", [thread_id, thread_id],
+                )
+            except Exception as exc:
+                raise OperationalError(f"could not lease thread {thread_id!r}: {exc}") from exc
+            if held:
+                self.held[thread_id] = owner
+            return bool(held), pk
+
+    def release(self, thread_id: str, owner: str) -> None:
+        """Give ``thread_id`` back if ``owner`` holds it; never raises (a lock whose connection
+        is gone was released by the server)."""
+        with self.lock:
+            if self.held.get(thread_id) != owner:
+                return
+            del self.held[thread_id]
+            try:
+                self._execute(f"SELECT pg_advisory_unlock({_KEY})", [thread_id])
+            except Exception:
+                logger.exception("could not release the advisory lock of thread %r", thread_id)
+
+    def close(self) -> None:
+        """Close the connection (its locks go with it)."""
+        self.held.clear()
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+
+_leases = PerProcess(dict)
+_leases_guard = threading.Lock()
+
+
+def leases(alias: str) -> Leases:
+    """This process's :class:`Leases` on ``alias``."""
+    by_alias = _leases.get()
+    with _leases_guard:
+        if alias not in by_alias:
+            by_alias[alias] = Leases(alias)
+        return by_alias[alias]
+
+
+def close_all() -> None:
+    """Close this process's advisory-lock connections (before a test database is dropped)."""
+    for entry in list(_leases.get().values()):
+        with entry.lock:
+            entry.close()
