@@ -8,10 +8,12 @@ no row is written (the floor of two writing transactions per essay run: one ``pu
 ``stream`` call), and the server releases it the moment the holding process's connection drops
 (``kill -9``, OOM, a machine gone: the thread is free at once, not after a lease).
 
-The locks of a process live on one connection of its own per database alias (:class:`Leases`,
-autocommit, outside Django's pool, so a pooled connection never goes back to the pool holding a
-lock), opened on first use; a process's runs on one thread are told apart by ``owner`` here,
-since a session's advisory locks are re-entrant. Each call is one round trip under a lock.
+The locks of a process live on one connection per database alias (:class:`Leases`, opened on
+first use): taken from Django's psycopg pool and kept, so the process's connections stay within
+the pool's ``max_size`` (one of them is this one), and never handed back holding a lock (on
+close, ``pg_advisory_unlock_all()`` first). A process's runs on one thread are told apart by
+``owner`` here, since a session's advisory locks are re-entrant. Each call is one round trip
+under a lock.
 
 If that connection breaks while runs hold locks, the locks are gone with it: the error is logged
 and the next ``acquire`` opens a new connection; a run already executing keeps going (the
@@ -52,15 +54,22 @@ class Leases:
         self.lock = threading.Lock()
         self.held: dict[str, str] = {}  # thread id -> owner
         self.conn: Any = None
+        self.pool: Any = None  # the pool self.conn came from (None: a connection of its own)
 
     def _connection(self) -> Any:
         if self.conn is None or self.conn.closed:
-            import psycopg
+            pool = getattr(connections[self.alias], "pool", None)
+            if pool is not None:
+                pool.open()  # Django opens it lazily too
+                self.conn, self.pool = pool.getconn(), pool
+                self.conn.autocommit = True
+            else:
+                import psycopg
 
-            params = connections[self.alias].get_connection_params()
-            for django_only in ("cursor_factory", "context", "prepare_threshold"):
-                params.pop(django_only, None)
-            self.conn = psycopg.connect(**params, autocommit=True)
+                params = connections[self.alias].get_connection_params()
+                for django_only in ("cursor_factory", "context", "prepare_threshold"):
+                    params.pop(django_only, None)
+                self.conn, self.pool = psycopg.connect(**params, autocommit=True), None
         return self.conn
 
     def _execute(self, sql: str, params: list) -> Any:
@@ -109,13 +118,22 @@ class Leases:
                 logger.exception("could not release the advisory lock of thread %r", thread_id)
 
     def close(self) -> None:
-        """Close the connection (its locks go with it)."""
+        """Give every lock back and the connection to its pool (or close it)."""
         self.held.clear()
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            finally:
-                self.conn = None
+        conn, pool, self.conn, self.pool = self.conn, self.pool, None, None
+        if conn is None:
+            return
+        if pool is None:
+            conn.close()
+            return
+        try:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock_all()")
+        except Exception:
+            logger.exception("could not give back the advisory locks before returning their "
+                             "connection: closing it")
+            conn.close()
+        pool.putconn(conn)  # a closed or broken connection is discarded by the pool
 
 
 _leases = PerProcess(dict)
