@@ -135,8 +135,9 @@ def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
 
 def ensure_thread(thread_id: str, using: str | None = None) -> int:
     """The ``Thread`` row's pk for ``thread_id``, creating the row if missing
-    (``INSERT ... ON CONFLICT DO NOTHING``: no savepoint, safe against concurrent creators).
-    Shared by ``DjangoSaver`` and ``LangGraphDjangoSaver``."""
+    (``INSERT ... ON CONFLICT DO NOTHING``: no savepoint, safe against concurrent creators;
+    an existing row is only read). ``LangGraphDjangoSaver``'s; ``DjangoSaver.put_batch`` makes a
+    new thread's row in its own transaction with one upsert instead (``_Statements.ensure_thread``)."""
     from .models import Thread
 
     threads = Thread.objects.using(using)

@@ -10,7 +10,6 @@ around a run goes to a few database threads (never a consumer's ``thread_sensiti
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from ..db_threads import DatabaseThreads
 from ..runtime.pool import PerProcess
 
-__all__ = ["database", "db_threads", "executor_loop"]
+__all__ = ["database", "executor_loop"]
 
 
 def _start_loop() -> asyncio.AbstractEventLoop:
@@ -34,11 +33,6 @@ _db = DatabaseThreads("workflows-executor-db", 4)
 def executor_loop() -> asyncio.AbstractEventLoop:
     """This process's executor loop (started on first use)."""
     return _executor_loop.get()
-
-
-def db_threads() -> concurrent.futures.ThreadPoolExecutor:
-    """This process's executor database threads (4)."""
-    return _db.executor()
 
 
 async def database(fn: Callable, *args: Any, **kwargs: Any) -> Any:

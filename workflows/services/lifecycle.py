@@ -175,8 +175,7 @@ def give_up_run(*, run_id: Any, error: str, worker: str | None = None) -> bool:
     ``error`` with ``error``, so the thread is not left running for ever. Returns whether it
     was written."""
     with transaction.atomic():
-        thread_pk, workflow = Run.objects.filter(pk=run_id).values_list(
-            "thread_id", "thread__workflow").first() or (None, None)
+        thread_pk = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
         mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
         if mine.update(status=Run.Status.ERROR, error=error, finished_at=timezone.now(), lease_expires_at=None):
             Thread.objects.filter(pk=thread_pk).update(status=Thread.Status.ERROR, error=error)
