@@ -90,6 +90,20 @@ def use_database(url: str) -> None:
     conn.settings_dict["NAME"] = urlsplit(url).path.lstrip("/")
 
 
+def pool_max_size(size: int) -> None:
+    """Reopen Django's pool with room for ``size`` connections: 2 while seeding (a run needs its
+    I/O connection and the one holding its thread's advisory lock), 1 while measuring."""
+    from django.db import connections
+
+    from workflows import advisory
+
+    advisory.close_all()
+    conn = connections["default"]
+    conn.close()
+    conn.close_pool()
+    conn.settings_dict["OPTIONS"]["pool"]["max_size"] = size
+
+
 def setup_django(url: str) -> None:
     os.environ.update(
         DATABASE_URL=url, DEBUG="0", SECRET_KEY="bench-pages-" + "x" * 40,
@@ -117,6 +131,7 @@ def seed_templates():
     from workflows.models import Interrupt
 
     migrate()
+    pool_max_size(2)
     users = get_user_model().objects
     me = users.create_superuser("bench", password="bench")
     other = users.create_superuser("other", password="other")
@@ -136,6 +151,7 @@ def seed_templates():
     execute(run.pk)
     answered.refresh_from_db()
     parallel = started("parallel-review", {"title": "Doc", "sections": [{"title": "A", "text": "a"}]})
+    pool_max_size(1)
     return me, other, waiting, answered, parallel
 
 

@@ -26,6 +26,7 @@ import logging
 import threading
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from .runtime.pool import PerProcess
@@ -60,6 +61,11 @@ class Leases:
         if self.conn is None or self.conn.closed:
             pool = getattr(connections[self.alias], "pool", None)
             if pool is not None:
+                if pool.max_size < 2:  # this one, and the run's I/O connection
+                    raise ImproperlyConfigured(
+                        f"runs on database {self.alias!r} need a connection pool of at least 2 "
+                        f"(FLOWSITE_DB_POOL_MAX_SIZE, now {pool.max_size}): one of the process's "
+                        "connections holds its threads' advisory locks")
                 pool.open()  # Django opens it lazily too
                 self.conn, self.pool = pool.getconn(), pool
                 self.conn.autocommit = True
@@ -87,7 +93,9 @@ class Leases:
     def acquire(self, thread_id: str, owner: str, thread_table: str) -> tuple[bool, int | None]:
         """Hold ``thread_id`` for ``owner`` (again, for a heartbeat: a no-op). Returns whether
         it is held, and the thread row's pk if the row exists. Raises ``OperationalError``
-        (``django.db``) when the database cannot be reached."""
+        (``django.db``) when the database cannot be reached, ``ImproperlyConfigured`` when the
+        alias's connection pool has room for fewer than 2 connections (this process's lock
+        connection would starve its runs' I/O, which waits for the pool's timeout)."""
         from django.db import OperationalError
 
         with self.lock:
@@ -99,6 +107,8 @@ class Leases:
                     f"SELECT pg_try_advisory_lock({_KEY}), (SELECT id FROM {thread_table} "
                     "WHERE thread_id = %s)", [thread_id, thread_id],
                 )
+            except ImproperlyConfigured:
+                raise
             except Exception as exc:
                 raise OperationalError(f"could not lease thread {thread_id!r}: {exc}") from exc
             if held:

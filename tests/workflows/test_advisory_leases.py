@@ -5,7 +5,7 @@ session drops (a killed process), as the performance issue proposes."""
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from tests.races import other_session
 from workflows import DjangoSaver, advisory
@@ -69,3 +69,23 @@ def test_a_run_holds_its_thread_while_it_streams_and_gives_it_back_with_its_last
     with other_session() as other:
         (held,) = other.execute("SELECT pg_try_advisory_lock(hashtextextended('adv-run', 0))").fetchone()
         assert held is True
+
+
+def test_a_pool_without_room_for_the_lock_connection_and_a_run_is_a_clear_error(monkeypatch):
+    import copy
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings = copy.deepcopy(connection.settings_dict)
+    settings["OPTIONS"]["pool"] = {**settings["OPTIONS"]["pool"], "min_size": 1, "max_size": 1}
+    small = type(connections["default"])(settings, alias="small-pool")  # FLOWSITE_DB_POOL_MAX_SIZE=1
+    monkeypatch.setattr(advisory, "connections", {"small-pool": small})
+    leases = advisory.Leases("small-pool")
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImproperlyConfigured, match="FLOWSITE_DB_POOL_MAX_SIZE"):
+            leases.acquire("adv-small-pool", "run-a", Thread._meta.db_table)
+        assert time.monotonic() - started < small.pool.timeout  # at once, not after the pool's wait
+        assert leases.conn is None and not leases.held
+    finally:
+        small.close_pool()
