@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import tenacity
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError
+from django.db.models import Subquery
 
 from .. import live, services, signals
 from ..models import Checkpoint, Run
-from ..runtime.pool import io_workers
 from ..runtime.types import ThreadBusyError
 from . import leases, publishing, threads, waking
 from .processes import worker_name
@@ -142,20 +142,21 @@ async def aexecute_claimed(run_id: Any, *, drain: Drain | None = None) -> str | 
             raise
         return None
     finally:
+        # (the checkpointer's I/O threads give their connections back themselves once idle:
+        # workflows.runtime.pool.after_each_call)
         try:
             await threads.database(_wake_next_of_thread, run_id)
         except Exception:
             logger.exception("could not look for the next run of run %s's thread", run_id)
-        finally:
-            # the checkpointer's I/O threads: drop broken or expired connections
-            await threads.database(io_workers().run_everywhere, close_old_connections)
 
 
 def _wake_next_of_thread(run_id: Any) -> None:
-    thread_id = Run.objects.filter(pk=run_id).values_list("thread_id", flat=True).first()
+    """Wake the oldest queued run of ``run_id``'s thread, if any (one query)."""
     nxt = (
-        Run.objects.filter(thread_id=thread_id, status=Run.Status.QUEUED)
-        .order_by("created_at").values_list("id", flat=True).first()
+        Run.objects.filter(
+            thread_id=Subquery(Run.objects.filter(pk=run_id).values("thread_id")[:1]),
+            status=Run.Status.QUEUED,
+        ).order_by("created_at").values_list("id", flat=True).first()
     )
     if nxt is not None:
         waking.wake(nxt)
