@@ -105,8 +105,7 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             "value": serde.to_display(serde.loads(write.value)),
             "at": write.created_at,
         })
-    interrupts = Interrupt.objects.filter(thread=thread).select_related("resolved_by")
-    for intr in interrupts.prefetch_related("decisions__user"):
+    for intr in with_answerers(Interrupt.objects.filter(thread=thread)):
         events.append({
             "id": f"interrupt-{intr.interrupt_id}", "kind": "interrupt", "name": "Waiting for review",
             "value": intr.value, "at": intr.created_at, "interrupt": intr,
@@ -119,6 +118,20 @@ def thread_events(thread: Thread) -> list[dict[str, Any]]:
             })
     events.sort(key=lambda e: (e["at"] is None, e["at"], _ORDER[e["kind"]]))
     return events
+
+
+def with_answerers(interrupts: Any) -> list[Interrupt]:
+    """``interrupts`` (a queryset) as a list, read with what :func:`answered_by` needs: each
+    one's ``resolved_by`` joined, and the audit rows (with their users) of only those answered
+    without a user (a deadline's default answer, a resume by code): one query, and one more
+    pair only when there are such interrupts."""
+    from django.db.models import prefetch_related_objects
+
+    rows = list(interrupts.select_related("resolved_by"))
+    unattributed = [i for i in rows if i.status == Interrupt.Status.RESOLVED and i.resolved_by_id is None]
+    if unattributed:
+        prefetch_related_objects(unattributed, "decisions__user")
+    return rows
 
 
 def answered_by(intr: Interrupt) -> str:

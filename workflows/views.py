@@ -52,6 +52,12 @@ def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str
     at most ``limit`` bytes (default ``FLOWSITE_MAX_PUSH_BYTES``), shortened by
     ``workflows.truncation.shrink`` with a link to its whole (:func:`thread_value`)."""
     events = selectors.thread_events(thread)
+    # the timeline holds every interrupt of the thread: its pending ones need no query of their own
+    pending = sorted(
+        (e["interrupt"] for e in events if e["kind"] == "interrupt" and "interrupt" in e
+         and e["interrupt"].status == Interrupt.Status.PENDING),
+        key=lambda intr: (intr.created_at, intr.pk),
+    )
     limit = limit or truncation.max_push_bytes()
     for event in events:
         url = _value_url(thread, event["id"])
@@ -69,7 +75,7 @@ def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str
         "events": events,
         "input": truncation.shrink(thread.input, limit, url=_value_url(thread, "input")),
         "result": truncation.shrink(thread.result, limit, url=_value_url(thread, "result")),
-        "pending": pending_of(thread),
+        "pending": pending,
         # the text model calls are writing now (kept in the "live" cache while it streams)
         "live_blocks": live.shown_blocks(live_blocks, limit),
     }
@@ -301,7 +307,7 @@ def checkpoint_history(thread: Thread, page_number: Any = None) -> dict[str, Any
         scheduled = selectors.scheduled_sends(values[write.checkpoint_id])
         _file_write(write, value, tasks_of[write.checkpoint_id], scheduled)
     interrupts = Interrupt.objects.filter(thread=thread, checkpoint_id__in=ids)
-    for intr in interrupts.select_related("resolved_by").prefetch_related("decisions").order_by("created_at", "id"):
+    for intr in selectors.with_answerers(interrupts.order_by("created_at", "id")):
         intr.answered_by = selectors.answered_by(intr) if intr.status == "resolved" else ""
         tasks = tasks_of[intr.checkpoint_id]
         tasks.setdefault(intr.task_id, _new_task(intr.task_id))["interrupts"].append(intr)

@@ -89,6 +89,31 @@ def test_thread_page(reviewer_client, interrupt_factory, thread_factory):
     assert reverse("reviews:interrupt", args=[pending.pk]) in html  # the Review link
 
 
+def test_a_threads_state_is_three_queries_and_its_pending_interrupts_come_from_its_timeline(
+    interrupt_factory, thread_factory, user_factory
+):
+    """What the thread page and every pushed state read: the checkpoints, the writes and the
+    interrupts (their answerers joined), whatever the interrupts; the audit rows only for an
+    interrupt answered without a user (see the deadline tests)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from workflows.views import thread_page_context
+
+    thread = thread_factory(status=Thread.Status.INTERRUPTED)
+    later = interrupt_factory(thread=thread)
+    earlier = interrupt_factory(thread=thread)
+    Interrupt.objects.filter(pk=earlier.pk).update(created_at=later.created_at - timezone.timedelta(seconds=1))
+    interrupt_factory(thread=thread, status=Interrupt.Status.RESOLVED, resume_value=True,
+                      resolved_by=user_factory("ann"), resolved_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        context = thread_page_context(thread)
+    assert len(queries) == 3, [q["sql"][:80] for q in queries]
+    assert [i.pk for i in context["pending"]] == [earlier.pk, later.pk]  # oldest first
+    assert any(e["name"] == "Answered by ann" for e in context["events"])
+
+
 @pytest.mark.django_db(transaction=True)
 def test_thread_page_shows_a_plain_interrupt_and_its_answer_as_values(reviewer_client):
     """The essay's interrupt is no agent request: its value and its answer are shown as they
