@@ -168,6 +168,23 @@ def test_a_run_is_claimed_once():
     assert running.execute_run(run.pk) is None  # already running elsewhere
 
 
+def test_the_next_claim_is_the_oldest_queued_run_of_a_thread_without_a_running_run():
+    busy = services.start_run(workflow="essay-review", input="busy")
+    assert services.claim_run(run_id=busy.pk, worker="w1")
+    waiting = Run.objects.create(thread_id=busy.thread_id, kind=Run.Kind.RESUME, input=busy.input)
+    older = services.start_run(workflow="essay-review", input="older")
+    newer = services.start_run(workflow="essay-review", input="newer")
+    claimed = services.claim_next_run(worker="w2")
+    assert claimed == older.pk and isinstance(claimed, type(older.pk))  # the ORM's UUID
+    assert services.claim_next_run(worker="w2") == newer.pk
+    assert services.claim_next_run(worker="w2") is None  # `waiting`: its thread runs `busy`
+    assert Run.objects.get(pk=waiting.pk).status == Run.Status.QUEUED
+    assert services.finish_run(run_id=busy.pk, status=Run.Status.ERROR, error="x", worker="w2") is None
+    assert Run.objects.get(pk=busy.pk).status == Run.Status.RUNNING  # not w2's: nothing written
+    assert services.finish_run(run_id=busy.pk, status=Run.Status.ERROR, error="x", worker="w1")
+    assert services.claim_next_run(worker="w2") == waiting.pk
+
+
 def test_recover_requeues_runs_of_dead_workers():
     run = services.start_run(workflow="essay-review", input="cat")
     assert services.claim_run(run_id=run.pk)

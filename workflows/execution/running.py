@@ -23,10 +23,10 @@ from typing import Any
 
 import tenacity
 from django.db import InterfaceError, OperationalError
-from django.db.models import Subquery
 
 from .. import live, services, signals
 from ..models import Checkpoint, Run
+from ..services import statements
 from ..runtime.types import ThreadBusyError
 from . import leases, publishing, threads, waking
 from .processes import worker_name
@@ -152,14 +152,12 @@ async def aexecute_claimed(run_id: Any, *, drain: Drain | None = None) -> str | 
 
 def _wake_next_of_thread(run_id: Any) -> None:
     """Wake the oldest queued run of ``run_id``'s thread, if any (one query)."""
-    nxt = (
-        Run.objects.filter(
-            thread_id=Subquery(Run.objects.filter(pk=run_id).values("thread_id")[:1]),
-            status=Run.Status.QUEUED,
-        ).order_by("created_at").values_list("id", flat=True).first()
-    )
-    if nxt is not None:
-        waking.wake(nxt)
+    connection, sql = statements.statements()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.next_of_thread, [statements.run_id_param(connection, run_id), Run.Status.QUEUED])
+        nxt = statements.run_ids(cursor.fetchall())
+    if nxt:
+        waking.wake(nxt[0])
 
 
 # -- one run ------------------------------------------------------------------------------

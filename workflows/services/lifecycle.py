@@ -27,10 +27,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .. import deadlines
+from . import statements
 from ..execution.processes import worker_name
 from ..models import Interrupt, Run, Thread
 
@@ -58,16 +58,18 @@ def run_lease() -> timedelta:
 def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
     """Mark the queued run ``run_id`` as running by ``worker``, unless its thread already has a
     running run. Returns whether ``worker`` now owns it (``False``: gone, not queued, or its
-    thread busy). One statement."""
+    thread busy). One statement (``statements.RunStatements.claim``)."""
     now = timezone.now()
+    connection, sql = statements.statements()
+    params = [
+        Run.Status.RUNNING, worker or worker_name(), statements.datetime_param(connection, now),
+        statements.datetime_param(connection, now + run_lease()),
+        statements.run_id_param(connection, run_id), Run.Status.QUEUED,
+    ]
     try:
-        with transaction.atomic():  # a savepoint when called inside a transaction
-            return bool(
-                Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
-                    status=Run.Status.RUNNING, worker=worker or worker_name(), started_at=now,
-                    lease_expires_at=now + run_lease(),
-                )
-            )
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint inside a transaction
+            cursor.execute(sql.claim, params)
+            return cursor.rowcount == 1
     except IntegrityError:  # one_running_run_per_thread: the thread has a running run
         return False
 
@@ -75,9 +77,11 @@ def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
 def claim_next_run(*, worker: str | None = None) -> Any | None:
     """Claim the oldest queued run whose thread has no running run; returns its id or ``None``.
     Concurrent workers race on :func:`claim_run`'s conditional update."""
-    busy = Run.objects.filter(thread_id=OuterRef("thread_id"), status=Run.Status.RUNNING)
-    candidates = Run.objects.filter(status=Run.Status.QUEUED).filter(~Exists(busy)).order_by("created_at")
-    for run_id in candidates.values_list("id", flat=True)[:20]:
+    connection, sql = statements.statements()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.claimable, [Run.Status.QUEUED, Run.Status.RUNNING, 20])
+        candidates = statements.run_ids(cursor.fetchall())
+    for run_id in candidates:
         if claim_run(run_id=run_id, worker=worker):  # a conditional update: of two workers, one wins
             return run_id
     return None
@@ -130,13 +134,17 @@ def finish_run(
     (cancelled). Returns the thread's new fields, or ``None`` when the run is no longer
     ``worker``'s (nothing written)."""
     now = timezone.now()
-    with transaction.atomic():
-        thread_pk, workflow = Run.objects.filter(pk=run_id).values_list(
-            "thread_id", "thread__workflow").first() or (None, None)
-        mine = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, worker=worker or worker_name())
-        if thread_pk is None or not mine.update(
-            status=status, finished_at=now, error=error, lease_expires_at=None
-        ):
+    connection, sql = statements.statements()
+    run_param = statements.run_id_param(connection, run_id)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.thread_of, [run_param])
+        thread_pk, workflow = cursor.fetchone() or (None, None)
+        if thread_pk is not None:
+            cursor.execute(sql.finish, [
+                status, statements.datetime_param(connection, now), error, run_param,
+                Run.Status.RUNNING, worker or worker_name(),
+            ])
+        if thread_pk is None or cursor.rowcount != 1:
             logger.warning("run %s is no longer this worker's: its outcome is not recorded", run_id)
             return None
         fields: dict[str, Any] = {"status": _THREAD_STATUS[status], "error": error, "updated_at": now}
