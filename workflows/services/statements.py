@@ -79,4 +79,5 @@ def run_ids(rows: list) -> list:
 
 
 def datetime_param(connection: Any, value: Any) -> Any:
+    """``value`` (an aware ``datetime``) as the database stores a ``DateTimeField``."""
     return connection.ops.adapt_datetimefield_value(value)
