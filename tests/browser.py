@@ -13,11 +13,13 @@ from channels.testing import ChannelsLiveServerTestCase
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connections
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 from workflows import registry, services
 from workflows.execution import running
 from workflows.models import Interrupt, Thread
+from workflows.runtime.pool import io_workers
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -136,6 +138,13 @@ class DaphneTestCase(ChannelsLiveServerTestCase):
         # that ran before may have started it, and a forked server would inherit the executor
         # without its thread, so every database_sync_to_async call would hang there.
         SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+        # The runtime's I/O threads keep their connection for IO_LINGER_SECONDS after a call.
+        # A child forked meanwhile closes its copy of such an SQLite connection as it drops the
+        # dead threads' state; SQLite's locks are per process, so it takes itself for the last
+        # user of the database and tidies its WAL under the parent (seen: the forked server
+        # read none of the test's later writes, and the next class's logins failed). Give them
+        # back before forking.
+        io_workers().run_everywhere(connections.close_all)
         try:
             super().setUpClass()
         finally:

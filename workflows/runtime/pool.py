@@ -210,7 +210,9 @@ class IOWorkers:
     """Single-thread executors for checkpointer I/O, chosen by thread id: the writes of one
     thread stay in order, and a database checkpointer holds at most ``size`` connections (each
     given back by the :func:`after_each_call` hooks once its thread has had no call for
-    ``IO_LINGER_SECONDS``, 0.05 s)."""
+    ``IO_LINGER_SECONDS``, 0.05 s). A process that forks should give them back first
+    (``run_everywhere(connections.close_all)``): a child closes its copies of the threads'
+    SQLite connections, and SQLite's locks are per process (see ``tests/browser.py``)."""
 
     def __init__(self, size: int = 4) -> None:
         self.executors = [
