@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from .checkpointer import DjangoSaver
 from .models import Checkpoint, Interrupt, PendingWrite, Thread
 
@@ -125,8 +127,6 @@ def with_answerers(interrupts: Any) -> list[Interrupt]:
     one's ``resolved_by`` joined, and the audit rows (with their users) of only those answered
     without a user (a deadline's default answer, a resume by code): one query, and one more
     pair only when there are such interrupts."""
-    from django.db.models import prefetch_related_objects
-
     rows = list(interrupts.select_related("resolved_by"))
     unattributed = [i for i in rows if i.status == Interrupt.Status.RESOLVED and i.resolved_by_id is None]
     if unattributed:

@@ -54,8 +54,8 @@ def thread_page_context(thread: Thread, *, limit: int | None = None) -> dict[str
     events = selectors.thread_events(thread)
     # the timeline holds every interrupt of the thread: its pending ones need no query of their own
     pending = sorted(
-        (e["interrupt"] for e in events if e["kind"] == "interrupt" and "interrupt" in e
-         and e["interrupt"].status == Interrupt.Status.PENDING),
+        (e["interrupt"] for e in events
+         if e["kind"] == "interrupt" and e["interrupt"].status == Interrupt.Status.PENDING),
         key=lambda intr: (intr.created_at, intr.pk),
     )
     limit = limit or truncation.max_push_bytes()

@@ -61,9 +61,9 @@ def claim_run(*, run_id: Any, worker: str | None = None) -> bool:
     thread busy). One statement (``statements.RunStatements.claim``)."""
     now = timezone.now()
     connection, sql = statements.statements()
+    adapt = connection.ops.adapt_datetimefield_value
     params = [
-        Run.Status.RUNNING, worker or worker_name(), statements.datetime_param(connection, now),
-        statements.datetime_param(connection, now + run_lease()),
+        Run.Status.RUNNING, worker or worker_name(), adapt(now), adapt(now + run_lease()),
         statements.run_id_param(connection, run_id), Run.Status.QUEUED,
     ]
     try:
@@ -141,7 +141,7 @@ def finish_run(
         thread_pk, workflow = cursor.fetchone() or (None, None)
         if thread_pk is not None:
             cursor.execute(sql.finish, [
-                status, statements.datetime_param(connection, now), error, run_param,
+                status, connection.ops.adapt_datetimefield_value(now), error, run_param,
                 Run.Status.RUNNING, worker or worker_name(),
             ])
         if thread_pk is None or cursor.rowcount != 1:

@@ -19,7 +19,7 @@ from django.db import connections
 
 from ..models import Run, Thread
 
-__all__ = ["RunStatements", "datetime_param", "run_id_param", "run_ids", "statements"]
+__all__ = ["RunStatements", "run_id_param", "run_ids", "statements"]
 
 
 class RunStatements:
@@ -76,8 +76,3 @@ def run_ids(rows: list) -> list:
     """The first column of ``rows`` as ``uuid.UUID`` run ids."""
     to_python = Run._meta.pk.to_python
     return [to_python(row[0]) for row in rows]
-
-
-def datetime_param(connection: Any, value: Any) -> Any:
-    """``value`` (an aware ``datetime``) as the database stores a ``DateTimeField``."""
-    return connection.ops.adapt_datetimefield_value(value)
