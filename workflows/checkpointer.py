@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
 from .runtime.checkpoint import (
     BaseCheckpointSaver,
@@ -116,6 +117,23 @@ class _Statements:
             f"UPDATE {thread} SET run_owner = '', run_lease_expires_at = NULL "
             "WHERE thread_id = %s AND run_owner = %s"
         )
+        # the writes' statements naming their thread by thread_id, for a thread whose row is
+        # made earlier in the same transaction (``DjangoSaver._write_pipelined``)
+        by_name = f"(SELECT id FROM {thread} WHERE thread_id = %s)"
+        self.by_name = {
+            statement: _name_thread(statement, marker, marker.replace("%s", by_name))
+            for statement, marker in (
+                (self.upsert_checkpoint, "VALUES (%s,"), (self.upsert_write, "VALUES (%s,"),
+                (self.insert_write, "VALUES (%s,"), (self.upsert_interrupt, "VALUES (%s,"),
+                (self.resolve_interrupts, "WHERE thread_id = %s"),
+            )
+        }
+
+
+def _name_thread(statement: str, marker: str, replacement: str) -> str:
+    if statement.count(marker) != 1:
+        raise AssertionError(f"no single {marker!r} in {statement!r}")
+    return statement.replace(marker, replacement)
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -307,17 +325,20 @@ class DjangoSaver(BaseCheckpointSaver):
         thread_ids.update(t for t, *_ in interrupts)
         sql = self._sql(connection)
         advisory_locks = advisory.uses_advisory_locks(connection.alias)
+        rows = (checkpoints, special, normal, interrupts, [] if advisory_locks else releases, now)
+        with self._leases_guard:
+            pks = {t: self._leases.get(t) for t in thread_ids}
         try:
-            with transaction.atomic(using=self.using), connection.cursor() as cursor:
-                with self._leases_guard:
-                    pks = {t: self._leases.get(t) for t in thread_ids}
-                for t, pk in pks.items():
-                    if pk is None:  # a thread new to the database: its row now
-                        cursor.execute(sql.ensure_thread, [t, now, now])
-                        pks[t] = cursor.fetchone()[0]
-                with _pipeline(connection):
-                    self._write_rows(cursor, sql, pks, checkpoints, special, normal, interrupts,
-                                     [] if advisory_locks else releases, now)
+            if advisory_locks and not connection.in_atomic_block:
+                self._write_pipelined(connection, sql, pks, rows)
+            else:
+                with transaction.atomic(using=self.using), connection.cursor() as cursor:
+                    for t, pk in pks.items():
+                        if pk is None:  # a thread new to the database: its row now
+                            cursor.execute(sql.ensure_thread, [t, now, now])
+                            pks[t] = cursor.fetchone()[0]
+                    with _pipeline(connection):
+                        self._write_rows(cursor, connection.ops, sql, pks, *rows)
         finally:  # after the commit (or the failure: the run is over either way)
             for thread_id, owner in releases:
                 with self._leases_guard:
@@ -325,26 +346,66 @@ class DjangoSaver(BaseCheckpointSaver):
                 if advisory_locks:
                     advisory.leases(connection.alias).release(thread_id, owner)
 
-    def _write_rows(self, cursor, sql, pks, checkpoints, special, normal, interrupts, releases, now):
-        """The statements of one ``put_batch``: an ``executemany`` per table touched."""
-        adapt_json = cursor.db.ops.adapt_json_value
+    def _write_pipelined(self, connection, sql, pks, rows) -> None:
+        """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip:
+        ``BEGIN``, the statements and ``COMMIT`` travel as one psycopg pipeline (Django's atomic
+        would add a round trip for ``COMMIT``, and one per new thread's row to read its pk).
+        A thread new to the database gets its row first in the same pipeline and is named by
+        ``thread_id`` in the statements that follow (``_Statements.by_name``). On an error
+        nothing is written: the failed transaction is rolled back and the error raised as
+        Django's (``django.db.IntegrityError`` and so on)."""
+        now = rows[-1]
+        with connection.wrap_database_errors:
+            connection.ensure_connection()
+            raw = connection.connection
+            cursor = raw.cursor()
+            try:
+                with raw.pipeline():
+                    cursor.execute("BEGIN")
+                    for t, pk in pks.items():
+                        if pk is None:
+                            cursor.execute(sql.ensure_thread, [t, now, now])
+                    self._write_rows(cursor, connection.ops, sql, pks, *rows, by_name=sql.by_name)
+                    cursor.execute("COMMIT")
+            except BaseException:
+                if raw.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(Exception):  # a broken connection: it is gone
+                        raw.rollback()
+                raise
+            finally:
+                cursor.close()
+
+    def _write_rows(self, cursor, ops, sql, pks, checkpoints, special, normal, interrupts,
+                    releases, now, by_name=None):
+        """The statements of one ``put_batch``: an ``executemany`` per table touched. A thread
+        whose pk is not known (``None`` in ``pks``) is named by its ``thread_id`` through the
+        ``by_name`` statements instead."""
+        adapt_json = ops.adapt_json_value
+
+        def each(statement, rows, at=0):  # rows name their thread at ``at``: pk or thread_id
+            known = [[*r[:at], pks[r[at]], *r[at + 1:]] for r in rows if pks[r[at]] is not None]
+            if known:
+                cursor.executemany(statement, known)
+            if len(known) < len(rows):
+                cursor.executemany(by_name[statement], [r for r in rows if pks[r[at]] is None])
+
         for rows, statement in (
             (checkpoints, sql.upsert_checkpoint),
             (list(special.values()), sql.upsert_write),
             (normal, sql.insert_write),
         ):
             if rows:
-                cursor.executemany(statement, [[pks[r[0]], *r[1:]] for r in rows])
+                each(statement, rows)
         for thread_id, checkpoint_id, task_id, value in interrupts:
             if value:
-                cursor.executemany(sql.upsert_interrupt, [
-                    [pks[thread_id], intr.id, checkpoint_id, task_id,
+                each(sql.upsert_interrupt, [
+                    [thread_id, intr.id, checkpoint_id, task_id,
                      adapt_json(self.serde.to_display(intr.value), None),
                      adapt_json(intr.response_schema, None), "pending", now]
                     for intr in value
                 ])
             else:  # the runtime clears a task's interrupt write when it is answered
-                cursor.execute(sql.resolve_interrupts, [now, pks[thread_id], task_id])
+                each(sql.resolve_interrupts, [[now, thread_id, task_id]], at=1)
         for thread_id, owner in releases:
             cursor.execute(sql.release, [thread_id, owner])
 

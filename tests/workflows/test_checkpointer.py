@@ -147,3 +147,36 @@ def test_a_second_run_on_a_busy_thread_is_refused_by_the_database(tmp_path):
     assert Thread.objects.get(thread_id="busy-1").run_owner == ""
     # free again: the next run goes ahead
     assert slow_run.invoke(request, config) == "released"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_fails_in_the_database_writes_nothing_and_the_next_one_lands():
+    """On PostgreSQL a batch outside an atomic block is one pipelined transaction (BEGIN, the
+    statements, COMMIT in one round trip): a statement the server refuses part-way rolls back
+    the statements before it, and the connection serves the next batch."""
+    from django.db import DataError, connection
+
+    from workflows.runtime.checkpoint import PutCheckpoint, PutWrites
+    from workflows.runtime.types import Interrupt as RuntimeInterrupt
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's JSON accepts a NUL character; PostgreSQL's jsonb refuses it")
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "refused-batch", "checkpoint_ns": ""}}
+    checkpoint = {"v": 1, "id": "1f0-refused", "ts": "2026-12-04T00:00:00+00:00",
+                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+    at = {"configurable": {**config["configurable"], "checkpoint_id": checkpoint["id"]}}
+
+    def batch(value):
+        return [PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {}),
+                PutWrites(at, [("__interrupt__", [RuntimeInterrupt(value, "i-1")])], "task-1")]
+
+    with pytest.raises(DataError):  # jsonb cannot hold \u0000: the batch's last statement fails
+        saver.put_batch(batch({"essay": "nul \x00 here"}))
+    assert not Thread.objects.filter(thread_id="refused-batch").exists()  # its first statement
+    assert not Checkpoint.objects.filter(checkpoint_id=checkpoint["id"]).exists()
+
+    saver.put_batch(batch({"essay": "fine"}))
+    (intr,) = Interrupt.objects.filter(thread__thread_id="refused-batch")
+    assert (intr.value, intr.checkpoint_id) == ({"essay": "fine"}, checkpoint["id"])
+    assert saver.get_tuple(config).checkpoint["id"] == checkpoint["id"]
