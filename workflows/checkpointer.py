@@ -69,29 +69,31 @@ class _Statements:
             f"SELECT task_id, channel, value FROM {write} "
             "WHERE thread_id = %s AND checkpoint_ns = %s AND checkpoint_id = %s ORDER BY id"
         )
-        self.upsert_checkpoint = (
+        self.upsert_checkpoint = _Insert(
             f"INSERT INTO {ckpt} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, "
-            "step, source, data, metadata, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "step, source, data, metadata, created_at)", 9,
             "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
             "parent_checkpoint_id = excluded.parent_checkpoint_id, step = excluded.step, "
-            "source = excluded.source, data = excluded.data, metadata = excluded.metadata"
+            "source = excluded.source, data = excluded.data, metadata = excluded.metadata",
+            thread,
         )
         write_insert = (
             f"INSERT INTO {write} (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, "
-            "idx, channel, value, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) "
+            "idx, channel, value, created_at)"
         )
-        self.insert_write = write_insert + "DO NOTHING"
-        self.upsert_write = write_insert + (
+        write_key = "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) "
+        self.insert_write = _Insert(write_insert, 9, write_key + "DO NOTHING", thread)
+        self.upsert_write = _Insert(write_insert, 9, write_key + (
             "DO UPDATE SET channel = excluded.channel, value = excluded.value, task_path = "
             f"CASE WHEN excluded.task_path = '' THEN {write}.task_path ELSE excluded.task_path END"
-        )
-        self.upsert_interrupt = (
+        ), thread)
+        self.upsert_interrupt = _Insert(
             f"INSERT INTO {intr} (thread_id, interrupt_id, checkpoint_id, task_id, value, "
-            "response_schema, status, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "response_schema, status, created_at)", 8,
             "ON CONFLICT (thread_id, interrupt_id) DO UPDATE SET "
             "checkpoint_id = excluded.checkpoint_id, task_id = excluded.task_id, "
-            "value = excluded.value, response_schema = excluded.response_schema"
+            "value = excluded.value, response_schema = excluded.response_schema",
+            thread,
         )
         self.resolve_interrupts = (
             f"UPDATE {intr} SET status = 'resolved', resolved_at = %s "
@@ -117,23 +119,36 @@ class _Statements:
             f"UPDATE {thread} SET run_owner = '', run_lease_expires_at = NULL "
             "WHERE thread_id = %s AND run_owner = %s"
         )
-        # the writes' statements naming their thread by thread_id, for a thread whose row is
-        # made earlier in the same transaction (``DjangoSaver._write_pipelined``)
-        by_name = f"(SELECT id FROM {thread} WHERE thread_id = %s)"
-        self.by_name = {
-            statement: _name_thread(statement, marker, marker.replace("%s", by_name))
-            for statement, marker in (
-                (self.upsert_checkpoint, "VALUES (%s,"), (self.upsert_write, "VALUES (%s,"),
-                (self.insert_write, "VALUES (%s,"), (self.upsert_interrupt, "VALUES (%s,"),
-                (self.resolve_interrupts, "WHERE thread_id = %s"),
-            )
-        }
+        # the same naming its thread by thread_id, for a thread whose row is made earlier in
+        # the same transaction (``DjangoSaver._write_pipelined``)
+        self.resolve_interrupts_by_name = self.resolve_interrupts.replace(
+            "WHERE thread_id = %s", f"WHERE thread_id = ({_thread_pk(thread)})")
 
 
-def _name_thread(statement: str, marker: str, replacement: str) -> str:
-    if statement.count(marker) != 1:
-        raise AssertionError(f"no single {marker!r} in {statement!r}")
-    return statement.replace(marker, replacement)
+def _thread_pk(thread_table: str) -> str:
+    return f"SELECT id FROM {thread_table} WHERE thread_id = %s"
+
+
+class _Insert:
+    """An ``INSERT ... VALUES ... ON CONFLICT`` of any number of rows as one statement (one
+    parse, plan and execution for the whole batch, not one per row), ``sql(n, by_name)``: the
+    first column is the thread's pk, or with ``by_name`` a subquery on its ``thread_id`` (a
+    thread whose row is made earlier in the same transaction)."""
+
+    MAX_ROWS = 100  # rows per statement: SQLite allows 32,766 parameters
+
+    def __init__(self, head: str, width: int, conflict: str, thread_table: str) -> None:
+        rest = ", %s" * (width - 1)
+        self.head, self.conflict = head, conflict
+        self.row = {False: f"(%s{rest})", True: f"(({_thread_pk(thread_table)}){rest})"}
+        self._sql: dict[tuple[int, bool], str] = {}
+
+    def sql(self, n: int, by_name: bool = False) -> str:
+        statement = self._sql.get((n, by_name))
+        if statement is None:
+            values = ", ".join([self.row[by_name]] * n)
+            statement = self._sql[n, by_name] = f"{self.head} VALUES {values} {self.conflict}"
+        return statement
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -184,6 +199,8 @@ class DjangoSaver(BaseCheckpointSaver):
         )
         self.using = using
         self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
+        # threads leased with no row yet (so no checkpoint): get_tuple answers None unasked
+        self._absent: dict[str, str] = {}  # thread_id -> the owner that leased it
         self._leases_guard = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -212,6 +229,11 @@ class DjangoSaver(BaseCheckpointSaver):
             pending_writes=[(t, c, self.serde.loads(v)) for t, c, v in writes],
         )
 
+    def _forget_lease(self, thread_id: str) -> None:
+        with self._leases_guard:
+            self._leases.pop(thread_id, None)
+            self._absent.pop(thread_id, None)
+
     @staticmethod
     def _sql(connection: Any) -> _Statements:
         statements = _STATEMENTS.get(connection.vendor)
@@ -222,8 +244,13 @@ class DjangoSaver(BaseCheckpointSaver):
     # -- interface --------------------------------------------------------------------------
     def get_tuple(self, config: dict) -> CheckpointTuple | None:
         """The checkpoint named by ``config`` (else the thread's latest) with its pending
-        writes, in one SQL query because this is the hot path."""
+        writes, in one SQL query because this is the hot path. ``None``, without a query, for
+        a thread this saver leased when it had no row (on PostgreSQL the lease's lock reads
+        whether it has one), until a batch of this saver makes it: a new thread's first run
+        asks for nothing."""
         thread_id = get_thread_id(config)
+        if thread_id in self._absent:
+            return None
         ns = config["configurable"].get("checkpoint_ns", "")
         checkpoint_id = get_checkpoint_id(config)
         connection = connections[self.using or DEFAULT_DB_ALIAS]
@@ -328,6 +355,8 @@ class DjangoSaver(BaseCheckpointSaver):
         rows = (checkpoints, special, normal, interrupts, [] if advisory_locks else releases, now)
         with self._leases_guard:
             pks = {t: self._leases.get(t) for t in thread_ids}
+            for t in thread_ids:  # its row is being made: read it from now on
+                self._absent.pop(t, None)
         try:
             if advisory_locks and not connection.in_atomic_block:
                 self._write_pipelined(connection, sql, pks, rows)
@@ -341,8 +370,7 @@ class DjangoSaver(BaseCheckpointSaver):
                         self._write_rows(cursor, connection.ops, sql, pks, *rows)
         finally:  # after the commit (or the failure: the run is over either way)
             for thread_id, owner in releases:
-                with self._leases_guard:
-                    self._leases.pop(thread_id, None)
+                self._forget_lease(thread_id)
                 if advisory_locks:
                     advisory.leases(connection.alias).release(thread_id, owner)
 
@@ -351,7 +379,7 @@ class DjangoSaver(BaseCheckpointSaver):
         ``BEGIN``, the statements and ``COMMIT`` travel as one psycopg pipeline (Django's atomic
         would add a round trip for ``COMMIT``, and one per new thread's row to read its pk).
         A thread new to the database gets its row first in the same pipeline and is named by
-        ``thread_id`` in the statements that follow (``_Statements.by_name``). On an error
+        ``thread_id`` in the statements that follow (``_Insert``). On an error
         nothing is written: the failed transaction is rolled back and the error raised as
         Django's (``django.db.IntegrityError`` and so on)."""
         now = rows[-1]
@@ -365,7 +393,7 @@ class DjangoSaver(BaseCheckpointSaver):
                     for t, pk in pks.items():
                         if pk is None:
                             cursor.execute(sql.ensure_thread, [t, now, now])
-                    self._write_rows(cursor, connection.ops, sql, pks, *rows, by_name=sql.by_name)
+                    self._write_rows(cursor, connection.ops, sql, pks, *rows)
                     cursor.execute("COMMIT")
             except BaseException:
                 if raw.info.transaction_status != TransactionStatus.IDLE:
@@ -376,36 +404,41 @@ class DjangoSaver(BaseCheckpointSaver):
                 cursor.close()
 
     def _write_rows(self, cursor, ops, sql, pks, checkpoints, special, normal, interrupts,
-                    releases, now, by_name=None):
-        """The statements of one ``put_batch``: an ``executemany`` per table touched. A thread
-        whose pk is not known (``None`` in ``pks``) is named by its ``thread_id`` through the
-        ``by_name`` statements instead."""
+                    releases, now):
+        """The statements of one ``put_batch``: one multi-row ``INSERT`` per table touched
+        (``_Insert``). A thread whose pk is not known (``None`` in ``pks``) is named by its
+        ``thread_id``."""
         adapt_json = ops.adapt_json_value
 
-        def each(statement, rows, at=0):  # rows name their thread at ``at``: pk or thread_id
-            known = [[*r[:at], pks[r[at]], *r[at + 1:]] for r in rows if pks[r[at]] is not None]
-            if known:
-                cursor.executemany(statement, known)
-            if len(known) < len(rows):
-                cursor.executemany(by_name[statement], [r for r in rows if pks[r[at]] is None])
+        def insert(statement: _Insert, rows: list, key=None) -> None:
+            if key is not None:  # DO UPDATE may not touch a row twice in one statement
+                rows = list({key(r): r for r in rows}.values())
+            for by_name in (False, True):
+                mine = [r if by_name else [pks[r[0]], *r[1:]]
+                        for r in rows if (pks[r[0]] is None) == by_name]
+                for i in range(0, len(mine), statement.MAX_ROWS):
+                    chunk = mine[i:i + statement.MAX_ROWS]
+                    cursor.execute(statement.sql(len(chunk), by_name),
+                                   [value for row in chunk for value in row])
 
-        for rows, statement in (
-            (checkpoints, sql.upsert_checkpoint),
-            (list(special.values()), sql.upsert_write),
-            (normal, sql.insert_write),
-        ):
-            if rows:
-                each(statement, rows)
+        insert(sql.upsert_checkpoint, checkpoints, key=lambda r: tuple(r[:3]))
+        insert(sql.upsert_write, list(special.values()))  # one per key already
+        insert(sql.insert_write, normal)
+        pending = []  # interrupts to upsert, in the batch's order with the answered tasks
         for thread_id, checkpoint_id, task_id, value in interrupts:
             if value:
-                each(sql.upsert_interrupt, [
-                    [thread_id, intr.id, checkpoint_id, task_id,
-                     adapt_json(self.serde.to_display(intr.value), None),
-                     adapt_json(intr.response_schema, None), "pending", now]
-                    for intr in value
-                ])
-            else:  # the runtime clears a task's interrupt write when it is answered
-                each(sql.resolve_interrupts, [[now, thread_id, task_id]], at=1)
+                pending += [[thread_id, intr.id, checkpoint_id, task_id,
+                             adapt_json(self.serde.to_display(intr.value), None),
+                             adapt_json(intr.response_schema, None), "pending", now]
+                            for intr in value]
+                continue
+            insert(sql.upsert_interrupt, pending, key=lambda r: (r[0], r[1]))
+            pending = []  # the runtime clears a task's interrupt write when it is answered
+            if pks[thread_id] is None:
+                cursor.execute(sql.resolve_interrupts_by_name, [now, thread_id, task_id])
+            else:
+                cursor.execute(sql.resolve_interrupts, [now, pks[thread_id], task_id])
+        insert(sql.upsert_interrupt, pending, key=lambda r: (r[0], r[1]))
         for thread_id, owner in releases:
             cursor.execute(sql.release, [thread_id, owner])
 
@@ -420,10 +453,15 @@ class DjangoSaver(BaseCheckpointSaver):
             from .models import Thread
 
             table = connection.ops.quote_name(Thread._meta.db_table)
-            held, pk = advisory.leases(connection.alias).acquire(thread_id, owner, table)
-            if held and pk is not None:
+            leases = advisory.leases(connection.alias)
+            renewal = leases.held.get(thread_id) == owner
+            held, pk = leases.acquire(thread_id, owner, table)
+            if held and not renewal:
                 with self._leases_guard:
-                    self._leases[thread_id] = pk  # else put_batch creates the row
+                    if pk is not None:
+                        self._leases[thread_id] = pk
+                    else:  # put_batch creates the row; until then there is nothing to read
+                        self._absent[thread_id] = owner
             return held
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
@@ -439,8 +477,7 @@ class DjangoSaver(BaseCheckpointSaver):
     def release_thread(self, thread_id: str, owner: str) -> None:
         from .models import Thread
 
-        with self._leases_guard:
-            self._leases.pop(thread_id, None)
+        self._forget_lease(thread_id)
         alias = self.using or DEFAULT_DB_ALIAS
         if advisory.uses_advisory_locks(alias):
             advisory.leases(alias).release(thread_id, owner)

@@ -150,6 +150,7 @@ class PregelLoop:
         # top-level run), whether it continues a pending run, and the answers of the run's
         # resume that belong to children (interrupt id -> value; one dict for the whole run)
         self.caller: Scope | None = None
+        self._loaded: tuple | None = None  # (config, saved) read by _hold, for prepare
         self.resuming = False
         self.answers: dict[str, Any] = {}
 
@@ -241,7 +242,8 @@ class PregelLoop:
         """Hold the thread for this run (``ThreadBusyError`` when another run holds it); returns
         the heartbeat that keeps holding it while a long run executes."""
         self.owner = owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        if not self._io(self.saver.acquire_thread, thread_id, owner):
+        held, self._loaded = self._io(self._acquire_and_load, thread_id, owner)
+        if not held:
             raise ThreadBusyError(
                 f"Thread {thread_id!r} is busy: another run is executing on it; "
                 "try again when it has finished"
@@ -252,6 +254,14 @@ class PregelLoop:
                 self._io(self.saver.acquire_thread, thread_id, owner)
 
         return renew
+
+    def _acquire_and_load(self, thread_id: str, owner: str) -> tuple[bool, tuple | None]:
+        """On the I/O thread, in one hop: hold the thread, then read what :meth:`prepare`
+        starts from (``(config, saved)``; ``None`` when the thread is busy)."""
+        if not self.saver.acquire_thread(thread_id, owner):
+            return False, None
+        config = self.config
+        return True, (config, self.saver.get_tuple(config))
 
     def _let_go(self, thread_id: str) -> None:
         """Give the thread back, unless the run's last writes did already."""
@@ -312,7 +322,14 @@ class PregelLoop:
                     "Command(resume=None) is not a valid resume value: pass the value the "
                     "interrupt() call should return (False and '' are valid)."
                 )
-        self.saved = saved = self._io(saver.get_tuple, self.config) if saver else None
+        loaded, self._loaded = self._loaded, None
+        if saver is None:
+            saved = None
+        elif loaded is not None and loaded[0] is self.config:  # read with the thread's hold
+            saved = loaded[1]
+        else:
+            saved = self._io(saver.get_tuple, self.config)
+        self.saved = saved
         if saved is not None:
             self.load_writes(saved)
         forking = saver is not None and "checkpoint_id" in configurable
