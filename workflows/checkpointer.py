@@ -106,7 +106,7 @@ class _Statements:
             "VALUES (%s, '', 'idle', '', '', %s, %s, %s, %s) ON CONFLICT (thread_id) DO UPDATE "
             "SET run_owner = excluded.run_owner, run_lease_expires_at = excluded.run_lease_expires_at "
             f"WHERE {thread}.run_owner = '' OR {thread}.run_owner = excluded.run_owner "
-            f"OR {thread}.run_lease_expires_at < %s RETURNING id"
+            f"OR {thread}.run_lease_expires_at < %s RETURNING id, created_at = %s"
         )
         # the row's pk, creating it if missing, in one statement (inside put_batch's transaction)
         self.ensure_thread = (
@@ -201,6 +201,7 @@ class DjangoSaver(BaseCheckpointSaver):
         self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
         # threads leased with no row yet (so no checkpoint): get_tuple answers None unasked
         self._absent: dict[str, str] = {}  # thread_id -> the owner that leased it
+        self._leases_owner: dict[str, str] = {}  # thread_id -> owner (SQLite's leases)
         self._leases_guard = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -233,6 +234,7 @@ class DjangoSaver(BaseCheckpointSaver):
         with self._leases_guard:
             self._leases.pop(thread_id, None)
             self._absent.pop(thread_id, None)
+            self._leases_owner.pop(thread_id, None)
 
     @staticmethod
     def _sql(connection: Any) -> _Statements:
@@ -246,8 +248,8 @@ class DjangoSaver(BaseCheckpointSaver):
         """The checkpoint named by ``config`` (else the thread's latest) with its pending
         writes, in one SQL query because this is the hot path. ``None``, without a query, for
         a thread this saver leased when it had no row (on PostgreSQL the lease's lock reads
-        whether it has one), until a batch of this saver makes it: a new thread's first run
-        asks for nothing."""
+        whether it has one; on SQLite the lease's upsert says whether it made it), until a
+        batch of this saver makes it: a new thread's first run asks for nothing."""
         thread_id = get_thread_id(config)
         if thread_id in self._absent:
             return None
@@ -465,13 +467,19 @@ class DjangoSaver(BaseCheckpointSaver):
             return held
         now = timezone.now()
         adapt = connection.ops.adapt_datetimefield_value
-        params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE), adapt(now)]
+        params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE), adapt(now),
+                  adapt(now)]
+        renewal = self._leases_owner.get(thread_id) == owner
         with connection.cursor() as cursor:  # one statement: its own transaction
             cursor.execute(self._sql(connection).lease_thread, params)
             row = cursor.fetchone()
         if row is not None:
+            pk, made_now = row
             with self._leases_guard:
-                self._leases[thread_id] = row[0]  # the row exists while leased: no lookups
+                self._leases[thread_id] = pk  # the row exists while leased: no lookups
+                self._leases_owner[thread_id] = owner
+                if made_now and not renewal:  # the lease made the row: nothing to read yet
+                    self._absent[thread_id] = owner
         return row is not None
 
     def release_thread(self, thread_id: str, owner: str) -> None:

@@ -90,31 +90,3 @@ def test_a_pool_without_room_for_the_lock_connection_and_a_run_is_a_clear_error(
     finally:
         small.close_pool()
 
-
-def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
-    """The lease's statement reads whether the thread has a row: a thread with none has no
-    checkpoint, so ``get_tuple`` answers ``None`` without a query, until the saver's first batch
-    makes the row; from then on (a heartbeat's renewal included) it reads the database."""
-    from django.test.utils import CaptureQueriesContext
-
-    from workflows.runtime.checkpoint import PutCheckpoint
-
-    saver = DjangoSaver()
-    config = {"configurable": {"thread_id": "adv-absent", "checkpoint_ns": ""}}
-    assert saver.acquire_thread("adv-absent", "run-a")
-    with CaptureQueriesContext(connection) as queries:
-        assert saver.get_tuple(config) is None
-    assert len(queries) == 0
-    checkpoint = {"v": 1, "id": "1f0-absent", "ts": "2026-12-04T00:00:00+00:00",
-                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
-    saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {})])
-    assert saver.acquire_thread("adv-absent", "run-a")  # the renewal: the row exists now
-    assert saver.get_tuple(config).checkpoint["id"] == "1f0-absent"
-    saver.release_thread("adv-absent", "run-a")
-
-    Thread.objects.create(thread_id="adv-made-elsewhere")  # e.g. the start view's row
-    assert saver.acquire_thread("adv-made-elsewhere", "run-b")
-    with CaptureQueriesContext(connection) as queries:
-        assert saver.get_tuple({"configurable": {"thread_id": "adv-made-elsewhere"}}) is None
-    assert len(queries) == 1  # a row, so it may have checkpoints: asked
-    saver.release_thread("adv-made-elsewhere", "run-b")

@@ -180,3 +180,35 @@ def test_a_batch_that_fails_in_the_database_writes_nothing_and_the_next_one_land
     (intr,) = Interrupt.objects.filter(thread__thread_id="refused-batch")
     assert (intr.value, intr.checkpoint_id) == ({"essay": "fine"}, checkpoint["id"])
     assert saver.get_tuple(config).checkpoint["id"] == checkpoint["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
+    """The lease's statement tells whether the thread had a row (PostgreSQL's lock reads it,
+    SQLite's upsert made it): a thread with none has no checkpoint, so ``get_tuple`` answers
+    ``None`` without a query, until the saver's first batch makes the row; from then on (a
+    heartbeat's renewal included) it reads the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.runtime.checkpoint import PutCheckpoint
+
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "lease-absent", "checkpoint_ns": ""}}
+    assert saver.acquire_thread("lease-absent", "run-a")
+    with CaptureQueriesContext(connection) as queries:
+        assert saver.get_tuple(config) is None
+    assert len(queries) == 0
+    checkpoint = {"v": 1, "id": "1f0-absent", "ts": "2026-12-04T00:00:00+00:00",
+                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+    saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {})])
+    assert saver.acquire_thread("lease-absent", "run-a")  # the renewal: the row exists now
+    assert saver.get_tuple(config).checkpoint["id"] == "1f0-absent"
+    saver.release_thread("lease-absent", "run-a")
+
+    Thread.objects.create(thread_id="lease-made-elsewhere")  # e.g. the start view's row
+    assert saver.acquire_thread("lease-made-elsewhere", "run-b")
+    with CaptureQueriesContext(connection) as queries:
+        assert saver.get_tuple({"configurable": {"thread_id": "lease-made-elsewhere"}}) is None
+    assert len(queries) == 1  # a row, so it may have checkpoints: asked
+    saver.release_thread("lease-made-elsewhere", "run-b")
