@@ -257,11 +257,16 @@ class PregelLoop:
 
     def _acquire_and_load(self, thread_id: str, owner: str) -> tuple[bool, tuple | None]:
         """On the I/O thread, in one hop: hold the thread, then read what :meth:`prepare`
-        starts from (``(config, saved)``; ``None`` when the thread is busy)."""
+        starts from (``(config, saved)``; ``None`` when the thread is busy, or when the read
+        failed: :meth:`prepare` reads again and raises inside the hold's ``try``, which gives
+        the thread back)."""
         if not self.saver.acquire_thread(thread_id, owner):
             return False, None
         config = self.config
-        return True, (config, self.saver.get_tuple(config))
+        try:
+            return True, (config, self.saver.get_tuple(config))
+        except Exception:
+            return True, None
 
     def _let_go(self, thread_id: str) -> None:
         """Give the thread back, unless the run's last writes did already."""
