@@ -18,7 +18,6 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
-from psycopg.pq import TransactionStatus
 
 from .runtime.checkpoint import (
     BaseCheckpointSaver,
@@ -120,7 +119,7 @@ class _Statements:
             "WHERE thread_id = %s AND run_owner = %s"
         )
         # the same naming its thread by thread_id, for a thread whose row is made earlier in
-        # the same transaction (``DjangoSaver._write_pipelined``)
+        # the same transaction (``DjangoSaver._write_in_one_query``)
         self.resolve_interrupts_by_name = self.resolve_interrupts.replace(
             "WHERE thread_id = %s", f"WHERE thread_id = ({_thread_pk(thread)})")
 
@@ -149,6 +148,18 @@ class _Insert:
             values = ", ".join([self.row[by_name]] * n)
             statement = self._sql[n, by_name] = f"{self.head} VALUES {values} {self.conflict}"
         return statement
+
+
+class _Batch:
+    """Collects ``execute(sql, params)`` calls, to send them as one query."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.params: list[Any] = []
+
+    def execute(self, statement: str, params: Sequence[Any]) -> None:
+        self.statements.append(statement)
+        self.params.extend(params)
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -361,7 +372,7 @@ class DjangoSaver(BaseCheckpointSaver):
                 self._absent.pop(t, None)
         try:
             if advisory_locks and not connection.in_atomic_block:
-                self._write_pipelined(connection, sql, pks, rows)
+                self._write_in_one_query(connection, sql, pks, rows)
             else:
                 with transaction.atomic(using=self.using), connection.cursor() as cursor:
                     for t, pk in pks.items():
@@ -376,34 +387,22 @@ class DjangoSaver(BaseCheckpointSaver):
                 if advisory_locks:
                     advisory.leases(connection.alias).release(thread_id, owner)
 
-    def _write_pipelined(self, connection, sql, pks, rows) -> None:
-        """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip:
-        ``BEGIN``, the statements and ``COMMIT`` travel as one psycopg pipeline (Django's atomic
-        would add a round trip for ``COMMIT``, and one per new thread's row to read its pk).
-        A thread new to the database gets its row first in the same pipeline and is named by
-        ``thread_id`` in the statements that follow (``_Insert``). On an error
-        nothing is written: the failed transaction is rolled back and the error raised as
-        Django's (``django.db.IntegrityError`` and so on)."""
+    def _write_in_one_query(self, connection, sql, pks, rows) -> None:
+        """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip
+        and one message: its statements joined by ``;`` in one simple query (Django's cursor
+        binds parameters on the client), which the server runs as one implicit transaction:
+        all of it commits, or on an error none of it (PostgreSQL's protocol, "Multiple
+        Statements in a Simple Query"), raised as Django's error. A thread new to the database
+        gets its row first and is named by ``thread_id`` in the statements that follow
+        (``_Insert``)."""
         now = rows[-1]
-        with connection.wrap_database_errors:
-            connection.ensure_connection()
-            raw = connection.connection
-            cursor = raw.cursor()
-            try:
-                with raw.pipeline():
-                    cursor.execute("BEGIN")
-                    for t, pk in pks.items():
-                        if pk is None:
-                            cursor.execute(sql.ensure_thread, [t, now, now])
-                    self._write_rows(cursor, connection.ops, sql, pks, *rows)
-                    cursor.execute("COMMIT")
-            except BaseException:
-                if raw.info.transaction_status != TransactionStatus.IDLE:
-                    with contextlib.suppress(Exception):  # a broken connection: it is gone
-                        raw.rollback()
-                raise
-            finally:
-                cursor.close()
+        batch = _Batch()
+        for t, pk in pks.items():
+            if pk is None:
+                batch.execute(sql.ensure_thread, [t, now, now])
+        self._write_rows(batch, connection.ops, sql, pks, *rows)
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(batch.statements), batch.params)
 
     def _write_rows(self, cursor, ops, sql, pks, checkpoints, special, normal, interrupts,
                     releases, now):

@@ -151,9 +151,9 @@ def test_a_second_run_on_a_busy_thread_is_refused_by_the_database(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_that_fails_in_the_database_writes_nothing_and_the_next_one_lands():
-    """On PostgreSQL a batch outside an atomic block is one pipelined transaction (BEGIN, the
-    statements, COMMIT in one round trip): a statement the server refuses part-way rolls back
-    the statements before it, and the connection serves the next batch."""
+    """On PostgreSQL a batch outside an atomic block is one query of several statements, one
+    implicit transaction: a statement the server refuses part-way rolls back the statements
+    before it (the thread's row included), and the connection serves the next batch."""
     from django.db import DataError, connection
 
     from workflows.runtime.checkpoint import PutCheckpoint, PutWrites
