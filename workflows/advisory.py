@@ -22,6 +22,7 @@ served executor's run claim, ``one_running_run_per_thread``, still allows one ru
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import Any
@@ -119,13 +120,42 @@ class Leases:
         """Give ``thread_id`` back if ``owner`` holds it; never raises (a lock whose connection
         is gone was released by the server)."""
         with self.lock:
-            if self.held.get(thread_id) != owner:
-                return
-            del self.held[thread_id]
+            if self.held.get(thread_id) == owner:
+                self._release_locked(thread_id)
+
+    def _release_locked(self, thread_id: str) -> None:
+        del self.held[thread_id]
+        try:
+            self._execute(f"SELECT pg_advisory_unlock({_KEY})", [thread_id])
+        except Exception:
+            logger.exception("could not release the advisory lock of thread %r", thread_id)
+
+    def commit_and_release(self, thread_id: str, owner: str, statements: str, params: list) -> bool:
+        """Run ``statements`` (several, ``;``-separated, ``%s`` parameters bound on the client) as
+        one transaction on this connection, then give ``thread_id`` back: ``BEGIN``, the
+        statements, ``COMMIT`` and the unlock in one message and one round trip, the unlock
+        after the commit (a second run that takes the thread then reads what this one wrote).
+        Returns ``False``, doing nothing, unless ``owner`` holds ``thread_id`` here. On an
+        error the transaction is rolled back, the thread given back all the same, and the
+        error (psycopg's) raised. Other leases wait for it (this connection's lock)."""
+        import psycopg
+
+        with self.lock:
+            if self.held.get(thread_id) != owner or self.conn is None or self.conn.closed:
+                return False
+            conn = self.conn
             try:
-                self._execute(f"SELECT pg_advisory_unlock({_KEY})", [thread_id])
-            except Exception:
-                logger.exception("could not release the advisory lock of thread %r", thread_id)
+                psycopg.ClientCursor(conn).execute(
+                    f"BEGIN; {statements}; COMMIT; SELECT pg_advisory_unlock({_KEY})",
+                    [*params, thread_id])
+            except BaseException:
+                if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                    with contextlib.suppress(Exception):  # gone with a broken connection
+                        conn.execute("ROLLBACK")
+                self._release_locked(thread_id)
+                raise
+            del self.held[thread_id]
+            return True
 
     def close(self) -> None:
         """Give every lock back and the connection to its pool (or close it)."""

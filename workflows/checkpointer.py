@@ -370,9 +370,10 @@ class DjangoSaver(BaseCheckpointSaver):
             pks = {t: self._leases.get(t) for t in thread_ids}
             for t in thread_ids:  # its row is being made: read it from now on
                 self._absent.pop(t, None)
+        to_release = releases  # the locks still held after the batch
         try:
             if advisory_locks and not connection.in_atomic_block:
-                self._write_in_one_query(connection, sql, pks, rows)
+                to_release = self._write_in_one_query(connection, sql, pks, rows, releases)
             else:
                 with transaction.atomic(using=self.using), connection.cursor() as cursor:
                     for t, pk in pks.items():
@@ -384,25 +385,37 @@ class DjangoSaver(BaseCheckpointSaver):
         finally:  # after the commit (or the failure: the run is over either way)
             for thread_id, owner in releases:
                 self._forget_lease(thread_id)
-                if advisory_locks:
+            if advisory_locks:
+                for thread_id, owner in to_release:
                     advisory.leases(connection.alias).release(thread_id, owner)
 
-    def _write_in_one_query(self, connection, sql, pks, rows) -> None:
+    def _write_in_one_query(self, connection, sql, pks, rows, releases) -> list:
         """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip
-        and one message: its statements joined by ``;`` in one simple query (Django's cursor
-        binds parameters on the client), which the server runs as one implicit transaction:
-        all of it commits, or on an error none of it (PostgreSQL's protocol, "Multiple
-        Statements in a Simple Query"), raised as Django's error. A thread new to the database
-        gets its row first and is named by ``thread_id`` in the statements that follow
-        (``_Insert``)."""
+        and one message: its statements joined by ``;`` in one simple query (parameters bound on
+        the client, as Django's cursor does), which the server runs as one transaction: all of
+        it commits, or on an error none of it (PostgreSQL's protocol, "Multiple Statements in a
+        Simple Query"), raised as Django's error. A thread new to the database gets its row
+        first and is named by ``thread_id`` in the statements that follow (``_Insert``).
+
+        A run's last batch (it gives one thread back) goes on the connection that holds the
+        thread's advisory lock, with the unlock after its ``COMMIT`` in the same message
+        (``advisory.Leases.commit_and_release``): the thread is free once the batch is durable,
+        without a round trip of its own. Returns the releases still to do (the others')."""
         now = rows[-1]
         batch = _Batch()
         for t, pk in pks.items():
             if pk is None:
                 batch.execute(sql.ensure_thread, [t, now, now])
         self._write_rows(batch, connection.ops, sql, pks, *rows)
+        statement = "; ".join(batch.statements)
+        if len(releases) == 1:
+            (thread_id, owner), leases = releases[0], advisory.leases(connection.alias)
+            with connection.wrap_database_errors:
+                if leases.commit_and_release(thread_id, owner, statement, batch.params):
+                    return []
         with connection.cursor() as cursor:
-            cursor.execute("; ".join(batch.statements), batch.params)
+            cursor.execute(statement, batch.params)
+        return releases
 
     def _write_rows(self, cursor, ops, sql, pks, checkpoints, special, normal, interrupts,
                     releases, now):

@@ -90,3 +90,44 @@ def test_a_pool_without_room_for_the_lock_connection_and_a_run_is_a_clear_error(
     finally:
         small.close_pool()
 
+
+
+def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it_writing_nothing():
+    """A batch that gives the thread back runs on the lock's connection, the unlock after its
+    COMMIT in the same message; when the server refuses one of its statements, nothing of it
+    is written, the thread is free all the same, and the connection serves the next lease."""
+    from django.db import DataError
+
+    from workflows.models import Checkpoint, Interrupt
+    from workflows.runtime.checkpoint import PutCheckpoint, PutWrites, ReleaseThread
+    from workflows.runtime.types import Interrupt as RuntimeInterrupt
+
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "adv-last", "checkpoint_ns": ""}}
+    checkpoint = {"v": 1, "id": "1f0-last", "ts": "2026-12-04T00:00:00+00:00",
+                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+    at = {"configurable": {**config["configurable"], "checkpoint_id": checkpoint["id"]}}
+
+    def last_batch(value, owner):
+        return [PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {}),
+                PutWrites(at, [("__interrupt__", [RuntimeInterrupt(value, "i-1")])], "task-1"),
+                ReleaseThread(config, owner)]
+
+    def free_elsewhere():
+        with other_session() as other:
+            held = other.execute("SELECT pg_try_advisory_lock(hashtextextended('adv-last', 0))").fetchone()[0]
+            return held
+
+    assert saver.acquire_thread("adv-last", "run-a")
+    with pytest.raises(DataError):  # jsonb refuses \u0000: the last statement of the batch
+        saver.put_batch(last_batch({"essay": "nul \x00"}, "run-a"))
+    assert "adv-last" not in advisory.leases(connection.alias).held
+    assert free_elsewhere()
+    assert not Thread.objects.filter(thread_id="adv-last").exists()
+
+    assert saver.acquire_thread("adv-last", "run-b")
+    saver.put_batch(last_batch({"essay": "fine"}, "run-b"))
+    assert "adv-last" not in advisory.leases(connection.alias).held
+    assert free_elsewhere()
+    assert Checkpoint.objects.filter(thread__thread_id="adv-last").count() == 1
+    assert Interrupt.objects.get(thread__thread_id="adv-last").value == {"essay": "fine"}
