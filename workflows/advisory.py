@@ -13,7 +13,10 @@ first use): taken from Django's psycopg pool and kept, so the process's connecti
 the pool's ``max_size`` (one of them is this one), and never handed back holding a lock (on
 close, ``pg_advisory_unlock_all()`` first). A process's runs on one thread are told apart by
 ``owner`` here, since a session's advisory locks are re-entrant. Each call is one round trip
-under a lock.
+under a lock. A run's last batch also goes on this connection, with the unlock after its
+``COMMIT`` in the same message (:meth:`Leases.commit_and_release`): the process's other
+leases wait for that transaction, so it must not wait on a transaction of the same thread
+(``DjangoSaver`` sends it only in autocommit mode).
 
 If that connection breaks while runs hold locks, the locks are gone with it: the error is logged
 and the next ``acquire`` opens a new connection; a run already executing keeps going (the
@@ -48,7 +51,8 @@ class Leases:
     """The advisory-lock leases of this process on database ``alias``.
 
     ``acquire(thread_id, owner, thread_table)`` -> ``(held, thread_pk or None)`` in one round
-    trip; ``release(thread_id, owner)``. Thread-safe.
+    trip; ``release(thread_id, owner)``; ``commit_and_release(thread_id, owner, statements,
+    params)``: a run's last batch and the unlock in one. Thread-safe.
     """
 
     def __init__(self, alias: str) -> None:
@@ -59,7 +63,9 @@ class Leases:
         self.pool: Any = None  # the pool self.conn came from (None: a connection of its own)
 
     def _connection(self) -> Any:
-        if self.conn is None or self.conn.closed:
+        if self.conn is not None and self.conn.closed:
+            self._broken()  # its locks are gone; back to its pool, which discards it
+        if self.conn is None:
             pool = getattr(connections[self.alias], "pool", None)
             if pool is not None:
                 if pool.max_size < 2:  # this one, and the run's I/O connection
@@ -79,17 +85,30 @@ class Leases:
                 self.conn, self.pool = psycopg.connect(**params, autocommit=True), None
         return self.conn
 
-    def _execute(self, sql: str, params: list) -> Any:
+    def _execute(self, sql: str, params: list, *, results: int = 1) -> Any:
+        """The first row of ``sql``; with ``results=2`` (two ``;``-separated statements, sent
+        as one simple query with client-side binding) the first row of each."""
         import psycopg
 
         try:
-            return self._connection().execute(sql, params).fetchone()
+            conn = self._connection()
+            if results == 1:
+                return conn.execute(sql, params).fetchone()
+            with psycopg.ClientCursor(conn) as cursor:
+                cursor.execute(sql, params)
+                rows = [cursor.fetchone()]
+                while cursor.nextset():
+                    rows.append(cursor.fetchone())
+                return rows
         except psycopg.OperationalError:
-            if self.held:
-                logger.error("the advisory-lock connection broke: the leases of %s threads were "
-                             "lost with it", len(self.held))
-            self.close()
+            self._broken()
             raise
+
+    def _broken(self) -> None:
+        if self.held:
+            logger.error("the advisory-lock connection broke: the leases of %s threads were "
+                         "lost with it", len(self.held))
+        self.close()
 
     def acquire(self, thread_id: str, owner: str, thread_table: str) -> tuple[bool, int | None]:
         """Hold ``thread_id`` for ``owner`` (again, for a heartbeat: a no-op). Returns whether
@@ -103,11 +122,12 @@ class Leases:
             holder = self.held.get(thread_id)
             if holder is not None:
                 return holder == owner, None
-            try:
-                held, pk = self._execute(
-                    f"SELECT pg_try_advisory_lock({_KEY}), (SELECT id FROM {thread_table} "
-                    "WHERE thread_id = %s)", [thread_id, thread_id],
+            try:  # two statements: the row is read in a snapshot taken once the lock is held
+                (held,), row = self._execute(
+                    f"SELECT pg_try_advisory_lock({_KEY}); SELECT id FROM {thread_table} "
+                    "WHERE thread_id = %s", [thread_id, thread_id], results=2,
                 )
+                pk = row[0] if row else None
             except ImproperlyConfigured:
                 raise
             except Exception as exc:
@@ -135,27 +155,46 @@ class Leases:
         one transaction on this connection, then give ``thread_id`` back: ``BEGIN``, the
         statements, ``COMMIT`` and the unlock in one message and one round trip, the unlock
         after the commit (a second run that takes the thread then reads what this one wrote).
-        Returns ``False``, doing nothing, unless ``owner`` holds ``thread_id`` here. On an
-        error the transaction is rolled back, the thread given back all the same, and the
-        error (psycopg's) raised. Other leases wait for it (this connection's lock)."""
+        Returns ``True`` when done; ``False``, having written nothing, when the caller must run
+        the statements itself: ``owner`` does not hold ``thread_id`` here, the connection is
+        not from Django's pool (one of its own lacks the pool's session setup: role, time zone)
+        or it broke (the error is logged, the leases it held are gone with it and forgotten; a
+        batch whose ``COMMIT`` landed before the break is written again, so the statements must
+        be idempotent, as ``DjangoSaver``'s upserts are). On another error the transaction is
+        rolled back, the thread given back all the same, and the error (psycopg's) raised."""
         import psycopg
 
         with self.lock:
-            if self.held.get(thread_id) != owner or self.conn is None or self.conn.closed:
-                return False
             conn = self.conn
+            if self.held.get(thread_id) != owner or conn is None or conn.closed or self.pool is None:
+                return False
             try:
-                psycopg.ClientCursor(conn).execute(
-                    f"BEGIN; {statements}; COMMIT; SELECT pg_advisory_unlock({_KEY})",
-                    [*params, thread_id])
+                with psycopg.ClientCursor(conn) as cursor:
+                    cursor.execute(
+                        f"BEGIN; {statements}; COMMIT; SELECT pg_advisory_unlock({_KEY})",
+                        [*params, thread_id])
+            except psycopg.OperationalError:
+                if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.UNKNOWN:
+                    self._recover(conn, thread_id)
+                    raise
+                self._broken()
+                return False
             except BaseException:
-                if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
-                    with contextlib.suppress(Exception):  # gone with a broken connection
-                        conn.execute("ROLLBACK")
-                self._release_locked(thread_id)
+                self._recover(conn, thread_id)
                 raise
             del self.held[thread_id]
             return True
+
+    def _recover(self, conn: Any, thread_id: str) -> None:
+        """After a failed :meth:`commit_and_release` on a live connection: roll the failed
+        transaction back and give the thread back."""
+        import psycopg
+
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+        if thread_id in self.held:
+            self._release_locked(thread_id)
 
     def close(self) -> None:
         """Give every lock back and the connection to its pool (or close it)."""

@@ -324,9 +324,10 @@ class DjangoSaver(BaseCheckpointSaver):
         Values are serialized first, so a ``TypeError`` leaves the database untouched.
         Checkpoints are upserted; writes of special channels are upserted, others
         insert-or-ignore (LangGraph's rules); ``Interrupt`` rows follow ``__interrupt__`` writes;
-        ``ReleaseThread`` ops give leased threads back. Written as a few
-        ``executemany`` statements (``INSERT ... ON CONFLICT``, PostgreSQL and SQLite alike)
-        because this is the hot path: one per table touched.
+        ``ReleaseThread`` ops give leased threads back. Written as one multi-row ``INSERT ... ON
+        CONFLICT`` per table touched (PostgreSQL and SQLite alike) because this is the hot path;
+        on PostgreSQL in autocommit mode all of them as one query (``_write_in_one_query``),
+        else in an atomic block.
         """
         connection = connections[self.using or DEFAULT_DB_ALIAS]
         adapt_json = connection.ops.adapt_json_value
@@ -372,7 +373,7 @@ class DjangoSaver(BaseCheckpointSaver):
                 self._absent.pop(t, None)
         to_release = releases  # the locks still held after the batch
         try:
-            if advisory_locks and not connection.in_atomic_block:
+            if advisory_locks and not connection.in_atomic_block and connection.get_autocommit():
                 to_release = self._write_in_one_query(connection, sql, pks, rows, releases)
             else:
                 with transaction.atomic(using=self.using), connection.cursor() as cursor:
@@ -400,7 +401,8 @@ class DjangoSaver(BaseCheckpointSaver):
         A run's last batch (it gives one thread back) goes on the connection that holds the
         thread's advisory lock, with the unlock after its ``COMMIT`` in the same message
         (``advisory.Leases.commit_and_release``): the thread is free once the batch is durable,
-        without a round trip of its own. Returns the releases still to do (the others')."""
+        without a round trip of its own. Returns the releases still to do: none when that
+        connection took the batch, else all of ``releases``."""
         now = rows[-1]
         batch = _Batch()
         for t, pk in pks.items():
@@ -474,6 +476,7 @@ class DjangoSaver(BaseCheckpointSaver):
                 with self._leases_guard:
                     if pk is not None:
                         self._leases[thread_id] = pk
+                        self._absent.pop(thread_id, None)
                     else:  # put_batch creates the row; until then there is nothing to read
                         self._absent[thread_id] = owner
             return held
@@ -490,8 +493,11 @@ class DjangoSaver(BaseCheckpointSaver):
             with self._leases_guard:
                 self._leases[thread_id] = pk  # the row exists while leased: no lookups
                 self._leases_owner[thread_id] = owner
-                if made_now and not renewal:  # the lease made the row: nothing to read yet
-                    self._absent[thread_id] = owner
+                if not renewal:  # the lease made the row: nothing to read yet
+                    if made_now:
+                        self._absent[thread_id] = owner
+                    else:
+                        self._absent.pop(thread_id, None)
         return row is not None
 
     def release_thread(self, thread_id: str, owner: str) -> None:

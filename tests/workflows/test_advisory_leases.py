@@ -113,9 +113,10 @@ def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it
                 PutWrites(at, [("__interrupt__", [RuntimeInterrupt(value, "i-1")])], "task-1"),
                 ReleaseThread(config, owner)]
 
-    def free_elsewhere():
+    def free_elsewhere():  # another session can take it (and gives it back before closing)
         with other_session() as other:
             held = other.execute("SELECT pg_try_advisory_lock(hashtextextended('adv-last', 0))").fetchone()[0]
+            other.execute("SELECT pg_advisory_unlock_all()")
             return held
 
     assert saver.acquire_thread("adv-last", "run-a")
@@ -131,3 +132,27 @@ def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it
     assert free_elsewhere()
     assert Checkpoint.objects.filter(thread__thread_id="adv-last").count() == 1
     assert Interrupt.objects.get(thread__thread_id="adv-last").value == {"essay": "fine"}
+
+
+def test_a_runs_last_batch_lands_when_the_lock_connection_broke_meanwhile(caplog):
+    """The server ended the lock's connection while the run executed (a restart, an idle
+    timeout): the run's locks are gone with it, so its last batch is written on Django's
+    connection instead, not lost, and the next lease opens a new lock connection."""
+    from workflows.models import Checkpoint
+    from workflows.runtime.checkpoint import PutCheckpoint, ReleaseThread
+
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "adv-broken", "checkpoint_ns": ""}}
+    checkpoint = {"v": 1, "id": "1f0-broken", "ts": "2026-12-04T00:00:00+00:00",
+                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+    assert saver.acquire_thread("adv-broken", "run-a")
+    leases = advisory.leases(connection.alias)
+    with other_session() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [leases.conn.info.backend_pid])
+    saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {}),
+                     ReleaseThread(config, "run-a")])
+    assert Checkpoint.objects.filter(thread__thread_id="adv-broken", checkpoint_id="1f0-broken").exists()
+    assert "adv-broken" not in leases.held
+    assert "the advisory-lock connection broke" in caplog.text
+    assert saver.acquire_thread("adv-broken", "run-b")  # on a new connection
+    saver.release_thread("adv-broken", "run-b")
