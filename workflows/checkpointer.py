@@ -210,9 +210,9 @@ class DjangoSaver(BaseCheckpointSaver):
         )
         self.using = using
         self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
+        self._owners: dict[str, str] = {}  # thread_id -> the owner this saver leased it to
         # threads leased with no row yet (so no checkpoint): get_tuple answers None unasked
-        self._absent: dict[str, str] = {}  # thread_id -> the owner that leased it
-        self._leases_owner: dict[str, str] = {}  # thread_id -> owner (SQLite's leases)
+        self._absent: set[str] = set()
         self._leases_guard = threading.Lock()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -244,8 +244,8 @@ class DjangoSaver(BaseCheckpointSaver):
     def _forget_lease(self, thread_id: str) -> None:
         with self._leases_guard:
             self._leases.pop(thread_id, None)
-            self._absent.pop(thread_id, None)
-            self._leases_owner.pop(thread_id, None)
+            self._absent.discard(thread_id)
+            self._owners.pop(thread_id, None)
 
     @staticmethod
     def _sql(connection: Any) -> _Statements:
@@ -369,8 +369,7 @@ class DjangoSaver(BaseCheckpointSaver):
         rows = (checkpoints, special, normal, interrupts, [] if advisory_locks else releases, now)
         with self._leases_guard:
             pks = {t: self._leases.get(t) for t in thread_ids}
-            for t in thread_ids:  # its row is being made: read it from now on
-                self._absent.pop(t, None)
+            self._absent -= thread_ids  # their rows are being made: read them from now on
         to_release = releases  # the locks still held after the batch
         try:
             if advisory_locks and not connection.in_atomic_block and connection.get_autocommit():
@@ -465,40 +464,33 @@ class DjangoSaver(BaseCheckpointSaver):
         elsewhere one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that creates the row or
         takes it if free (or its lease expired after ``RUN_LEASE``)."""
         connection = connections[self.using or DEFAULT_DB_ALIAS]
+        renewal = self._owners.get(thread_id) == owner  # a heartbeat: nothing new to note
         if advisory.uses_advisory_locks(connection.alias):
             from .models import Thread
 
             table = connection.ops.quote_name(Thread._meta.db_table)
-            leases = advisory.leases(connection.alias)
-            renewal = leases.held.get(thread_id) == owner
-            held, pk = leases.acquire(thread_id, owner, table)
-            if held and not renewal:
-                with self._leases_guard:
-                    if pk is not None:
-                        self._leases[thread_id] = pk
-                        self._absent.pop(thread_id, None)
-                    else:  # put_batch creates the row; until then there is nothing to read
-                        self._absent[thread_id] = owner
-            return held
-        now = timezone.now()
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE), adapt(now),
-                  adapt(now)]
-        renewal = self._leases_owner.get(thread_id) == owner
-        with connection.cursor() as cursor:  # one statement: its own transaction
-            cursor.execute(self._sql(connection).lease_thread, params)
-            row = cursor.fetchone()
-        if row is not None:
-            pk, made_now = row
+            held, pk = advisory.leases(connection.alias).acquire(thread_id, owner, table)
+            empty = pk is None  # no row: put_batch creates it
+        else:
+            now = timezone.now()
+            adapt = connection.ops.adapt_datetimefield_value
+            params = [thread_id, adapt(now), adapt(now), owner, adapt(now + RUN_LEASE),
+                      adapt(now), adapt(now)]
+            with connection.cursor() as cursor:  # one statement: its own transaction
+                cursor.execute(self._sql(connection).lease_thread, params)
+                row = cursor.fetchone()
+            held = row is not None
+            pk, empty = row if held else (None, False)  # empty: the lease made the row
+        if held and not renewal:
             with self._leases_guard:
-                self._leases[thread_id] = pk  # the row exists while leased: no lookups
-                self._leases_owner[thread_id] = owner
-                if not renewal:  # the lease made the row: nothing to read yet
-                    if made_now:
-                        self._absent[thread_id] = owner
-                    else:
-                        self._absent.pop(thread_id, None)
-        return row is not None
+                self._owners[thread_id] = owner
+                if pk is not None:
+                    self._leases[thread_id] = pk  # the row exists while leased: no lookups
+                if empty:  # no checkpoint yet: nothing to read until put_batch writes one
+                    self._absent.add(thread_id)
+                else:
+                    self._absent.discard(thread_id)
+        return held
 
     def release_thread(self, thread_id: str, owner: str) -> None:
         from .models import Thread
