@@ -12,6 +12,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from flowsite.request_threads import RequestThreads  # noqa: E402
 from reviews.routing import websocket_urlpatterns as review_ws  # noqa: E402
 from workflows.execution import publishing, worker  # noqa: E402
 from workflows.routing import websocket_urlpatterns as workflow_ws  # noqa: E402
@@ -37,7 +38,7 @@ class ServeExecution:
 application = ServeExecution(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": RequestThreads(django_asgi_app),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter([*workflow_ws, *review_ws]))
             ),

@@ -16,6 +16,7 @@ disconnect it with that uid to stop the emails).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.dispatch import Signal, receiver
@@ -40,8 +41,10 @@ async def inbox_changed_on_run_status(sender: Any, *, status: str, **kwargs: Any
 
 
 @receiver(workflow_signals.run_interrupted, sender=Run, dispatch_uid="reviews.assign_new_interrupts")
-def assign_new_interrupts(sender: Any, *, interrupts: list, **kwargs: Any) -> None:
+def assign_new_interrupts(sender: Any, *, interrupts: Iterable, workflow: str, **kwargs: Any) -> None:
     from . import services
 
+    if not services.assigns(workflow):
+        return  # not read: most workflows name no assignees
     for interrupt in interrupts:
         services.assign_from_workflow(interrupt=interrupt)

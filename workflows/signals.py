@@ -7,8 +7,10 @@ never names another app's groups or models).
   (a ``Run.Status`` value). Sent with ``asend`` from the executor's event loop, so receivers
   may be ``async def`` (preferred: no thread hop) or plain functions. ``reviews`` connects the
   inbox broadcast.
-* ``run_interrupted``: a run paused on interrupts. Sent with ``sender=Run``, ``run_id`` and
-  ``interrupts`` (the thread's pending ``Interrupt`` rows, oldest first) *inside* the transaction
+* ``run_interrupted``: a run paused on interrupts. Sent with ``sender=Run``, ``run_id``,
+  ``workflow`` (the thread's workflow name) and ``interrupts`` (the thread's pending
+  ``Interrupt`` rows, oldest first, as a lazy queryset: read when a receiver iterates it, so a
+  receiver with nothing to do for ``workflow`` costs no query) *inside* the transaction
   that records the run's outcome (``workflows.services.lifecycle.finish_run``), in a savepoint:
   what receivers write commits with the outcome or not at all; a receiver that raises has its
   writes rolled back and is logged, and the outcome is still recorded. Receivers that talk to

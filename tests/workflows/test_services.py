@@ -277,3 +277,33 @@ def test_a_run_whose_thread_another_run_still_holds_goes_back_to_the_queue(monke
         assert (run.status, run.worker) == (Run.Status.QUEUED, "")
         assert not Checkpoint.objects.filter(thread=run.thread).exists()  # nothing ran
     assert running.execute_run(run.pk) == Run.Status.INTERRUPTED  # its turn, once let go
+
+
+def test_run_interrupted_names_the_workflow_and_reads_the_interrupts_only_when_iterated():
+    """``run_interrupted`` carries the workflow's name and the pending interrupts as a lazy
+    queryset, so a receiver with nothing to do for that workflow (``reviews``' assignment,
+    for a workflow without ``assignees=``) costs no query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows.services import lifecycle
+    from workflows.signals import run_interrupted
+
+    seen = []
+
+    def receiver(sender, *, run_id, workflow, interrupts, **kwargs):
+        seen.append((workflow, interrupts))
+
+    run = services.start_run(workflow="essay-review", input="cat")
+    assert services.claim_run(run_id=run.pk, worker="w1")
+    intr = Interrupt.objects.create(thread_id=run.thread_id, interrupt_id="i1", value={"q": 1})
+    run_interrupted.connect(receiver, sender=Run)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            lifecycle._announce_interrupts(run.pk, run.thread_id, "essay-review")
+    finally:
+        run_interrupted.disconnect(receiver, sender=Run)
+    ((workflow, interrupts),) = seen
+    assert workflow == "essay-review"
+    assert not any("workflows_interrupt" in q["sql"] for q in queries.captured_queries)
+    assert [i.pk for i in interrupts] == [intr.pk]  # read now, when iterated

@@ -25,7 +25,7 @@ import tenacity
 from django.db import InterfaceError, OperationalError
 
 from .. import live, services, signals
-from ..models import Checkpoint, Run
+from ..models import Run
 from ..services import statements
 from ..runtime.types import ThreadBusyError
 from . import leases, publishing, threads, waking
@@ -176,7 +176,10 @@ def _command(run: Any, adapter: Any, config: dict, serde: Any) -> Any:
         return None  # LangGraph's time travel: invoke(None, config with its checkpoint_id)
     if run.kind == Run.Kind.START:
         # a start that was cut off after its input checkpoint continues instead of restarting
-        started = Checkpoint.objects.filter(thread_id=run.thread_id).exists()
+        connection, sql = statements.statements()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.has_checkpoint, [run.thread_id])
+            started = cursor.fetchone() is not None
         return None if started else payload
     # a resume, or a retry after a failed resume: every recorded answer to an interrupt that is
     # still pending goes in (a resume run that failed before storing its answer loses nothing)
@@ -189,7 +192,25 @@ def _command(run: Any, adapter: Any, config: dict, serde: Any) -> Any:
 
 
 def _load_run(run_id: Any) -> Any:
-    return Run.objects.select_related("thread").get(pk=run_id)
+    """The run ``run_id`` with its thread (the fields the executor reads; one query, as SQL:
+    ``statements.RunStatements.load``). ``Run.DoesNotExist`` if there is none."""
+    connection, sql = statements.statements()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.load, [statements.run_id_param(connection, run_id)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Run.DoesNotExist(f"no run {run_id}")
+    return statements.loaded_run(connection, row)
+
+
+def _load_and_prepare(run_id: Any) -> tuple[Any, tuple | BaseException]:
+    """The run, and what :func:`_prepare` makes of it or the exception it raised: one hop to a
+    database thread for both."""
+    run = _load_run(run_id)
+    try:
+        return run, _prepare(run)
+    except Exception as exc:
+        return run, exc
 
 
 def _prepare(run: Any) -> tuple[Any, dict, Any]:
@@ -224,12 +245,14 @@ async def _announce(
 
 
 async def _execute_claimed(run_id: Any, drain: Drain) -> str:
-    run = await threads.database(_load_run, run_id)
+    run, prepared = await threads.database(_load_and_prepare, run_id)
     thread = run.thread
     await _announce(run, Run.Status.RUNNING, thread_status=Run.Status.RUNNING)
     adapter = None
     try:
-        adapter, config, command = await threads.database(_prepare, run)
+        if isinstance(prepared, BaseException):
+            raise prepared
+        adapter, config, command = prepared
         await _stream(run, adapter, command, config, drain.attach(adapter.run_control()))
         # the thread's latest state (a replay's config names the checkpoint it started from)
         latest = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}

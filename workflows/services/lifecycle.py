@@ -150,30 +150,33 @@ def finish_run(
         fields: dict[str, Any] = {"status": _THREAD_STATUS[status], "error": error, "updated_at": now}
         if status == Run.Status.SUCCESS:
             fields["result"] = result
-            Interrupt.objects.filter(thread_id=thread_pk, status=Interrupt.Status.PENDING).update(
-                status=Interrupt.Status.CANCELLED, resolved_at=now
-            )
+            cursor.execute(sql.cancel_pending, [
+                Interrupt.Status.CANCELLED, connection.ops.adapt_datetimefield_value(now), thread_pk,
+                Interrupt.Status.PENDING,
+            ])
         elif status == Run.Status.INTERRUPTED:
             deadlines.stamp_deadlines(thread_pk, workflow)
-            if Run.objects.filter(thread_id=thread_pk, status=Run.Status.QUEUED).exists():
+            cursor.execute(sql.has_queued, [thread_pk, Run.Status.QUEUED])
+            if cursor.fetchone():
                 fields["status"] = Thread.Status.RUNNING  # another answer is already queued
-        Thread.objects.filter(pk=thread_pk).update(**fields)
+        cursor.execute(sql.update_thread(list(fields)), [*statements.thread_values(connection, fields), thread_pk])
         if status == Run.Status.INTERRUPTED:
-            _announce_interrupts(run_id, thread_pk)
+            _announce_interrupts(run_id, thread_pk, workflow)
     return fields
 
 
-def _announce_interrupts(run_id: Any, thread_pk: int) -> None:
+def _announce_interrupts(run_id: Any, thread_pk: int, workflow: str) -> None:
     """Send ``signals.run_interrupted`` in a savepoint of the outcome's transaction: a failing
-    receiver loses its own writes, never the run's outcome."""
+    receiver loses its own writes, never the run's outcome. The interrupts go as a lazy
+    queryset: read only by a receiver that iterates them."""
     from ..signals import run_interrupted
 
     if not run_interrupted.has_listeners(Run):
         return
-    pending = list(Interrupt.objects.pending().filter(thread_id=thread_pk).select_related("thread"))
+    pending = Interrupt.objects.pending().filter(thread_id=thread_pk).select_related("thread")
     try:
         with transaction.atomic():
-            run_interrupted.send(sender=Run, run_id=run_id, interrupts=pending)
+            run_interrupted.send(sender=Run, run_id=run_id, workflow=workflow, interrupts=pending)
     except Exception:
         logger.exception("a run_interrupted receiver failed for run %s", run_id)
 
