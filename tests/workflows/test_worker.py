@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from flowsite import chat_models
 from workflows import services, signals
-from workflows.execution import leases, pool, recovery, running, threads, waking, worker
+from workflows.execution import leases, pool, publishing, recovery, running, threads, waking, worker
 from workflows.execution.processes import worker_name
-from workflows.models import Run, Thread
+from workflows.models import Interrupt, Run, Thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -213,3 +213,24 @@ def test_run_status_changes_and_sweeps_are_signals():
         signals.sweep.disconnect(on_sweep)
     assert heard == [(str(run.pk), run.thread_id, "running"), (str(run.pk), run.thread_id, "interrupted")]
     assert len(swept) == 1 and swept[0] >= before
+
+
+def test_the_pages_hear_running_for_a_resume_but_not_for_a_start(monkeypatch):
+    """A start run's thread is ``running`` from the moment it is made, so its pages are not sent
+    ``running`` (a state render per page for nothing); a resume's thread was paused on the
+    pages, which must hear that it runs again."""
+    sent = []
+    original = publishing.agroup_send
+
+    async def recorded(group, message):
+        if message["type"] == "thread.status":
+            sent.append(message["status"])
+        await original(group, message)
+
+    monkeypatch.setattr(publishing, "agroup_send", recorded)
+    run = services.start_run(workflow="essay-review", input="cat")
+    running.execute_run(run.pk)
+    assert sent == ["interrupted"]
+    resume = services.resume_run(interrupt=Interrupt.objects.pending().get(thread_id=run.thread_id), value=True)
+    running.execute_run(resume.pk)
+    assert sent == ["interrupted", "running", "done"]

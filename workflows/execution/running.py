@@ -231,11 +231,14 @@ async def _announce(
     run: Any, status: str, *, thread_status: str, result: Any = None, error: str = ""
 ) -> None:
     """After commit, tell the thread's pages (group ``thread.<pk>``: the thread's new
-    ``thread_status``) and other apps (``run_status_changed``: the run's ``status``)."""
-    await publishing.agroup_send(run.thread.group_name, {
-        "type": "thread.status", "run_id": str(run.pk), "status": thread_status, "result": result,
-        "error": error,
-    })
+    ``thread_status``) and other apps (``run_status_changed``: the run's ``status``). A start
+    run's ``running`` is not sent to the pages: its thread was made ``running`` with the run
+    (``start_run``), so no page shows it otherwise (each message is a state render per page)."""
+    if not (status == Run.Status.RUNNING and run.kind == Run.Kind.START):
+        await publishing.agroup_send(run.thread.group_name, {
+            "type": "thread.status", "run_id": str(run.pk), "status": thread_status,
+            "result": result, "error": error,
+        })
     try:
         await signals.run_status_changed.asend(
             sender=Run, run_id=str(run.pk), thread_pk=run.thread_id, status=status
