@@ -15,7 +15,8 @@ executor taken from those earlier requests left idle, so a request runs on a thr
 has its connection, and ``CONN_MAX_AGE`` means what it means under WSGI. Django's own inner
 ``ThreadSensitiveContext()`` then finds this one entered and uses it. As many threads as there
 are concurrent requests, as before; at most :data:`IDLE_THREADS` are kept between requests (the
-rest close their database connections and end).
+rest close their database connections and end), and only after a request that returned: a
+cancelled or failed request's thread may still be busy with its work, so it ends instead.
 """
 
 from __future__ import annotations
@@ -49,9 +50,17 @@ class RequestThreads:
         )
         try:
             async with ThreadSensitiveContext(executor=executor):
-                return await self.app(scope, receive, send)
-        finally:
-            self._give_back(executor)
+                result = await self.app(scope, receive, send)
+        except BaseException:
+            # cancelled (Daphne gives up on a request after its close timeout) or failed: its
+            # thread may still be running the request's work, which another request must not
+            # queue behind; so it ends (once that work is done), and nobody reuses it
+            _end(executor)
+            raise
+        # Django's handler has awaited all its thread-sensitive work (the view, and after a
+        # disconnect the request_finished receivers queued behind it): the thread is idle
+        self._give_back(executor)
+        return result
 
     def _give_back(self, executor: ThreadPoolExecutor) -> None:
         if len(self.idle) < self.idle_threads:

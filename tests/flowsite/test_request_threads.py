@@ -20,8 +20,12 @@ HEADERS = [(b"host", b"localhost"), (b"x-forwarded-proto", b"https")]
 
 
 async def get(app, path="/", headers=()):
-    response = await HttpCommunicator(app, "GET", path, headers=[*HEADERS, *headers]).get_response()
+    """GET ``path`` and wait for the application to return, as Daphne does (a communicator
+    dropped before that cancels it)."""
+    communicator = HttpCommunicator(app, "GET", path, headers=[*HEADERS, *headers])
+    response = await communicator.get_response()
     assert response["status"] == 200, response
+    await communicator.wait(5)
     return response
 
 
@@ -79,6 +83,43 @@ async def test_a_request_after_another_runs_on_its_thread_and_concurrent_ones_on
     await both
     assert len(set(inner.threads[2:])) == 2  # at once: two threads
     assert len(app.idle) == 1  # one kept, the other ended
+
+
+@pytest.mark.asyncio
+async def test_a_request_cancelled_while_its_thread_works_gives_that_thread_to_no_other():
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(10)
+
+    async def stuck(scope, receive, send):
+        await sync_to_async(slow)()
+
+    app = RequestThreads(stuck)
+    request = asyncio.create_task(app({"type": "http"}, None, None))
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        request.cancel()  # as Daphne does after its application close timeout
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        assert app.idle == []
+        app.app = Recorder()
+        await asyncio.wait_for(get(app), 5)  # not queued behind slow(), which still runs
+    finally:
+        release.set()
+
+
+@pytest.mark.asyncio
+async def test_a_failed_request_gives_its_thread_to_no_other():
+    async def failing(scope, receive, send):
+        await sync_to_async(threading.get_ident)()
+        raise ValueError("the view failed")
+
+    app = RequestThreads(failing)
+    with pytest.raises(ValueError):
+        await app({"type": "http"}, None, None)
+    assert app.idle == []
 
 
 @pytest.mark.asyncio
