@@ -41,7 +41,9 @@ async def inbox_changed_on_run_status(sender: Any, *, status: str, **kwargs: Any
 
 
 @receiver(workflow_signals.run_interrupted, sender=Run, dispatch_uid="reviews.assign_new_interrupts")
-def assign_new_interrupts(sender: Any, *, interrupts: Iterable, workflow: str, **kwargs: Any) -> None:
+def assign_new_interrupts(
+    sender: Any, *, interrupts: Iterable, workflow: str, **kwargs: Any
+) -> None:
     from . import services
 
     if not services.assigns(workflow):

@@ -21,7 +21,9 @@ from ..models import Assignment
 from ..signals import review_assigned
 from .common import NotAllowed, UnknownAssignee, inbox_changed, lock_pending
 
-__all__ = ["assign", "assign_from_workflow", "assignees_of", "assigns", "current_assignees", "reassign"]
+__all__ = [
+    "assign", "assign_from_workflow", "assignees_of", "assigns", "current_assignees", "reassign",
+]
 
 logger = logging.getLogger(__name__)
 GROUP_PREFIX = "group:"
@@ -146,13 +148,19 @@ def assignees_of(workflow: registry.RegisteredWorkflow, value: Any) -> tuple[lis
     return [n for n in names if not n.startswith(GROUP_PREFIX)], groups
 
 
+def _assigning(workflow: str) -> registry.RegisteredWorkflow | None:
+    """The registered workflow ``workflow`` if it names ``assignees=``, else ``None``."""
+    try:
+        registered = registry.get(workflow)
+    except registry.UnknownWorkflow:
+        return None
+    return registered if registered.assignees is not None else None
+
+
 def assigns(workflow: str) -> bool:
     """Whether the registered workflow ``workflow`` names ``assignees=`` (``False`` for an
     unknown name): only then does :func:`assign_from_workflow` assign anything."""
-    try:
-        return registry.get(workflow).assignees is not None
-    except registry.UnknownWorkflow:
-        return False
+    return _assigning(workflow) is not None
 
 
 def assign_from_workflow(*, interrupt: Interrupt) -> list[Assignment]:
@@ -164,9 +172,9 @@ def assign_from_workflow(*, interrupt: Interrupt) -> list[Assignment]:
     being lost. Returns the new rows. Called for every interrupt a run pauses on
     (``workflows.signals.run_interrupted``, see ``reviews.receivers``).
     """
-    if not assigns(interrupt.thread.workflow) or Assignment.objects.filter(interrupt=interrupt).exists():
+    workflow = _assigning(interrupt.thread.workflow)
+    if workflow is None or Assignment.objects.filter(interrupt=interrupt).exists():
         return []
-    workflow = registry.get(interrupt.thread.workflow)
     try:
         users, groups = assignees_of(workflow, interrupt.value)
     except Exception:

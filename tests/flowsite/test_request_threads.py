@@ -8,10 +8,10 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
-from django.test import Client
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
+from django.test import Client
 
 from flowsite.asgi import django_asgi_app
 from flowsite.request_threads import RequestThreads

@@ -231,6 +231,7 @@ def test_the_pages_hear_running_for_a_resume_but_not_for_a_start(monkeypatch):
     run = services.start_run(workflow="essay-review", input="cat")
     running.execute_run(run.pk)
     assert sent == ["interrupted"]
-    resume = services.resume_run(interrupt=Interrupt.objects.pending().get(thread_id=run.thread_id), value=True)
+    paused = Interrupt.objects.pending().get(thread_id=run.thread_id)
+    resume = services.resume_run(interrupt=paused, value=True)
     running.execute_run(resume.pk)
     assert sent == ["interrupted", "running", "done"]

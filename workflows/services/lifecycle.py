@@ -151,15 +151,16 @@ def finish_run(
         if status == Run.Status.SUCCESS:
             fields["result"] = result
             cursor.execute(sql.cancel_pending, [
-                Interrupt.Status.CANCELLED, connection.ops.adapt_datetimefield_value(now), thread_pk,
-                Interrupt.Status.PENDING,
+                Interrupt.Status.CANCELLED, connection.ops.adapt_datetimefield_value(now),
+                thread_pk, Interrupt.Status.PENDING,
             ])
         elif status == Run.Status.INTERRUPTED:
             deadlines.stamp_deadlines(thread_pk, workflow)
             cursor.execute(sql.has_queued, [thread_pk, Run.Status.QUEUED])
             if cursor.fetchone():
                 fields["status"] = Thread.Status.RUNNING  # another answer is already queued
-        cursor.execute(sql.update_thread(list(fields)), [*statements.thread_values(connection, fields), thread_pk])
+        values = statements.thread_values(connection, fields)
+        cursor.execute(sql.update_thread(list(fields)), [*values, thread_pk])
         if status == Run.Status.INTERRUPTED:
             _announce_interrupts(run_id, thread_pk, workflow)
     return fields

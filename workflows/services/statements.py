@@ -19,7 +19,9 @@ from django.db import connections
 
 from ..models import Checkpoint, Interrupt, Run, Thread
 
-__all__ = ["RunStatements", "loaded_run", "run_id_param", "run_ids", "statements", "thread_values"]
+__all__ = [
+    "RunStatements", "loaded_run", "run_id_param", "run_ids", "statements", "thread_values",
+]
 
 
 class RunStatements:
@@ -31,16 +33,17 @@ class RunStatements:
         checkpoint, interrupt = q(Checkpoint._meta.db_table), q(Interrupt._meta.db_table)
         #: ``[id]`` -> ``LOADED_RUN`` then ``LOADED_THREAD`` fields of the run and its thread
         self.load = (
-            f"SELECT r.id, r.thread_id, r.kind, r.input, t.id, t.thread_id, t.workflow FROM {run} r "
-            f"JOIN {thread} t ON t.id = r.thread_id WHERE r.id = %s"
+            f"SELECT r.id, r.thread_id, r.kind, r.input, t.id, t.thread_id, t.workflow "
+            f"FROM {run} r JOIN {thread} t ON t.id = r.thread_id WHERE r.id = %s"
         )
         #: ``[thread pk]`` -> a row if the thread has a checkpoint
         self.has_checkpoint = f"SELECT 1 FROM {checkpoint} WHERE thread_id = %s LIMIT 1"
         #: ``[thread pk, queued]`` -> a row if the thread has a queued run
         self.has_queued = f"SELECT 1 FROM {run} WHERE thread_id = %s AND status = %s LIMIT 1"
-        #: ``[cancelled, resolved_at, thread pk, pending]``: the thread's pending interrupts cancelled
+        #: ``[cancelled, resolved_at, thread pk, pending]``: its pending interrupts cancelled
         self.cancel_pending = (
-            f"UPDATE {interrupt} SET status = %s, resolved_at = %s WHERE thread_id = %s AND status = %s"
+            f"UPDATE {interrupt} SET status = %s, resolved_at = %s "
+            "WHERE thread_id = %s AND status = %s"
         )
         #: ``[queued, running, limit]`` -> the oldest queued runs whose thread has no running run
         self.claimable = (
@@ -110,7 +113,10 @@ def loaded_run(connection: Any, row: tuple) -> Run:
 
 def thread_values(connection: Any, fields: dict[str, Any]) -> list:
     """``fields`` (``Thread`` field names and values) as the database stores them, in order."""
-    return [Thread._meta.get_field(name).get_db_prep_save(value, connection) for name, value in fields.items()]
+    return [
+        Thread._meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in fields.items()
+    ]
 
 
 def run_ids(rows: list) -> list:
