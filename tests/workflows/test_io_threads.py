@@ -69,3 +69,27 @@ def test_a_busy_thread_keeps_its_connection_until_its_last_call_then_gives_it_ba
 def test_lingering_is_for_single_thread_pools():
     with pytest.raises(ValueError, match="single-thread"):
         _ReleasingPool(2, linger=0.05)
+
+
+def test_a_busy_thread_has_one_release_pending_not_one_per_call():
+    """Each call moves the thread's pending release on instead of adding one: a busy thread's
+    calls do not each wake the release timer and the I/O thread later, to find a newer call."""
+
+    class CountingPool(_ReleasingPool):
+        checks = 0
+
+        def release_if_idle(self, calls):
+            CountingPool.checks += 1
+            super().release_if_idle(calls)
+
+    pool = CountingPool(1, linger=IO_LINGER_SECONDS)
+    try:
+        for _ in range(20):
+            pool.submit(time.sleep, IO_LINGER_SECONDS / 50).result()
+        deadline = time.monotonic() + IO_LINGER_SECONDS * 10
+        while CountingPool.checks == 0 and time.monotonic() < deadline:
+            time.sleep(IO_LINGER_SECONDS / 5)
+        time.sleep(IO_LINGER_SECONDS * 2)
+        assert CountingPool.checks == 1
+    finally:
+        pool.shutdown()

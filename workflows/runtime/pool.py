@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import heapq
 import itertools
 import logging
 import os
@@ -162,18 +161,22 @@ class _ReleasingPool(concurrent.futures.ThreadPoolExecutor):
 
 class _Lingerer:
     """One daemon thread per process that submits each lingering pool's release
-    (:meth:`_ReleasingPool.release_if_idle`) to that pool's own thread when its time comes."""
+    (:meth:`_ReleasingPool.release_if_idle`) to that pool's own thread when its time comes.
+
+    A pool has at most one release pending, which each later call moves on: a busy pool's call
+    costs a dict update, not a timer entry that later wakes this thread and the pool's (two
+    thread switches per checkpointer call, most of them to find a newer call and do nothing)."""
 
     def __init__(self) -> None:
-        self.due: list[tuple[float, int, _ReleasingPool, int]] = []
-        self.order = itertools.count()
+        self.due: dict[_ReleasingPool, tuple[float, int]] = {}  # pool -> (when, its calls then)
         self.cond = threading.Condition()
         threading.Thread(target=self._run, name="workflows-io-release", daemon=True).start()
 
     def later(self, pool: _ReleasingPool, calls: int) -> None:
         with self.cond:
-            heapq.heappush(self.due, (time.monotonic() + pool.linger, next(self.order), pool, calls))
-            if len(self.due) == 1:  # every pool's delay is the same: only an empty heap waits
+            idle = not self.due
+            self.due[pool] = (time.monotonic() + pool.linger, calls)
+            if idle:  # else it waits for an earlier release, then finds this one
                 self.cond.notify()
 
     def _run(self) -> None:
@@ -181,11 +184,12 @@ class _Lingerer:
             with self.cond:
                 while not self.due:
                     self.cond.wait()
-                delay = self.due[0][0] - time.monotonic()
+                pool, (when, calls) = min(self.due.items(), key=lambda item: item[1][0])
+                delay = when - time.monotonic()
                 if delay > 0:
                     self.cond.wait(delay)
                     continue
-                _, _, pool, calls = heapq.heappop(self.due)
+                del self.due[pool]
             try:
                 concurrent.futures.ThreadPoolExecutor.submit(pool, pool.release_if_idle, calls)
             except RuntimeError:  # the pool was shut down: its thread and connection are gone
