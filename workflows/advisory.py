@@ -1,8 +1,9 @@
 """Thread leases on PostgreSQL as advisory locks: holding a thread writes nothing.
 
 ``DjangoSaver.acquire_thread`` must refuse a second run on a thread while one executes, across
-processes. On SQLite that is a conditional upsert of ``Thread.run_owner`` (a writing
-transaction of its own per ``stream`` call). On PostgreSQL it is a session advisory lock,
+processes. Where locks are not at hand that is a conditional upsert of ``Thread.run_owner`` (a
+writing transaction of its own per ``stream`` call); SQLite's are record locks on a file
+(``workflows.file_leases``). On PostgreSQL it is a session advisory lock,
 ``pg_try_advisory_lock(hashtextextended(thread_id, 0))``, as the performance issue proposes:
 no row is written (the floor of two writing transactions per essay run: one ``put_batch`` per
 ``stream`` call), and the server releases it the moment the holding process's connection drops

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
+from . import advisory, file_leases
+from .db_threads import DatabaseThreads
 from .runtime.checkpoint import (
     BaseCheckpointSaver,
     CheckpointTuple,
@@ -30,8 +32,6 @@ from .runtime.checkpoint import (
     get_thread_id,
     write_idx,
 )
-from . import advisory
-from .db_threads import DatabaseThreads
 from .runtime.serde import JsonPlusSerializer
 
 RUN_LEASE = timedelta(minutes=15)
@@ -173,6 +173,17 @@ def _pipeline(connection: Any) -> Any:
     return contextlib.nullcontext()
 
 
+def _lock_leases(alias: str) -> advisory.Leases | file_leases.FileLeases | None:
+    """This process's thread leases on ``alias`` when they are locks that write nothing
+    (advisory locks on PostgreSQL, record locks on SQLite), else ``None``: leases are the
+    ``Thread.run_owner`` column, taken by an upsert and given back in a run's last batch."""
+    if advisory.uses_advisory_locks(alias):
+        return advisory.leases(alias)
+    if file_leases.uses_file_leases(alias):
+        return file_leases.leases(alias)
+    return None
+
+
 def _config(thread_id: str, ns: str, checkpoint_id: str) -> dict:
     return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns, "checkpoint_id": checkpoint_id}}
 
@@ -259,8 +270,10 @@ class DjangoSaver(BaseCheckpointSaver):
         """The checkpoint named by ``config`` (else the thread's latest) with its pending
         writes, in one SQL query because this is the hot path. ``None``, without a query, for
         a thread this saver leased when it had no row (on PostgreSQL the lease's lock reads
-        whether it has one; on SQLite the lease's upsert says whether it made it), until a
-        batch of this saver makes it: a new thread's first run asks for nothing."""
+        whether it has one; a row lease's upsert says whether it made it), until a batch of
+        this saver makes it: a new thread's first run asks for nothing. A thread leased without
+        reading its row (SQLite's record locks) has its pk noted from what this reads, so its
+        batches name it by pk."""
         thread_id = get_thread_id(config)
         if thread_id in self._absent:
             return None
@@ -276,6 +289,10 @@ class DjangoSaver(BaseCheckpointSaver):
             rows = cursor.fetchall()
         if not rows:
             return None
+        if thread_id in self._owners and thread_id not in self._leases:
+            with self._leases_guard:
+                if thread_id in self._owners:  # still leased
+                    self._leases[thread_id] = rows[0][0]
         writes = [(t, c, v) for *_, t, c, v in rows if t is not None]
         return self._tuple_from(thread_id, *rows[0][:6], writes=writes)
 
@@ -366,7 +383,8 @@ class DjangoSaver(BaseCheckpointSaver):
         thread_ids.update(t for t, *_ in interrupts)
         sql = self._sql(connection)
         advisory_locks = advisory.uses_advisory_locks(connection.alias)
-        rows = (checkpoints, special, normal, interrupts, [] if advisory_locks else releases, now)
+        lock_leases = _lock_leases(connection.alias)  # None: row leases, released in the batch
+        rows = (checkpoints, special, normal, interrupts, [] if lock_leases else releases, now)
         with self._leases_guard:
             pks = {t: self._leases.get(t) for t in thread_ids}
             self._absent -= thread_ids  # their rows are being made: read them from now on
@@ -383,11 +401,11 @@ class DjangoSaver(BaseCheckpointSaver):
                     with _pipeline(connection):
                         self._write_rows(cursor, connection.ops, sql, pks, *rows)
         finally:  # after the commit (or the failure: the run is over either way)
-            for thread_id, owner in releases:
+            for thread_id, _owner in releases:
                 self._forget_lease(thread_id)
-            if advisory_locks:
+            if lock_leases is not None:
                 for thread_id, owner in to_release:
-                    advisory.leases(connection.alias).release(thread_id, owner)
+                    lock_leases.release(thread_id, owner)
 
     def _write_in_one_query(self, connection, sql, pks, rows, releases) -> list:
         """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip
@@ -460,17 +478,27 @@ class DjangoSaver(BaseCheckpointSaver):
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
         """Lease the thread to one run, so the database enforces it across processes. Returns
         ``False`` when another run holds it. On PostgreSQL a session advisory lock
-        (``workflows.advisory``: no write, freed when the holding process's connection drops);
-        elsewhere one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` that creates the row or
-        takes it if free (or its lease expired after ``RUN_LEASE``)."""
+        (``workflows.advisory``), on SQLite a record lock on a file beside the database
+        (``workflows.file_leases``): neither writes anything, and both are freed the moment the
+        holding process is gone. Elsewhere one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
+        that creates the row or takes it if free (or its lease expired after ``RUN_LEASE``).
+        Raises ``OperationalError`` (``django.db``) when the lease cannot be asked for."""
         connection = connections[self.using or DEFAULT_DB_ALIAS]
         renewal = self._owners.get(thread_id) == owner  # a heartbeat: nothing new to note
+        pk, empty = None, False  # empty: no row, so no checkpoint to read
         if advisory.uses_advisory_locks(connection.alias):
             from .models import Thread
 
             table = connection.ops.quote_name(Thread._meta.db_table)
             held, pk = advisory.leases(connection.alias).acquire(thread_id, owner, table)
             empty = pk is None  # no row: put_batch creates it
+        elif file_leases.uses_file_leases(connection.alias):
+            try:  # the row is not read: get_tuple's read tells (and notes its pk)
+                held = file_leases.leases(connection.alias).acquire(thread_id, owner)
+            except OSError as exc:
+                from django.db import OperationalError
+
+                raise OperationalError(f"could not lease thread {thread_id!r}: {exc}") from exc
         else:
             now = timezone.now()
             adapt = connection.ops.adapt_datetimefield_value
@@ -480,7 +508,8 @@ class DjangoSaver(BaseCheckpointSaver):
                 cursor.execute(self._sql(connection).lease_thread, params)
                 row = cursor.fetchone()
             held = row is not None
-            pk, empty = row if held else (None, False)  # empty: the lease made the row
+            if held:
+                pk, empty = row  # empty: the lease made the row
         if held and not renewal:
             with self._leases_guard:
                 self._owners[thread_id] = owner
@@ -497,8 +526,9 @@ class DjangoSaver(BaseCheckpointSaver):
 
         self._forget_lease(thread_id)
         alias = self.using or DEFAULT_DB_ALIAS
-        if advisory.uses_advisory_locks(alias):
-            advisory.leases(alias).release(thread_id, owner)
+        lock_leases = _lock_leases(alias)
+        if lock_leases is not None:
+            lock_leases.release(thread_id, owner)
             return
         Thread.objects.using(self.using).filter(thread_id=thread_id, run_owner=owner).update(
             run_owner="", run_lease_expires_at=None

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _postgresql_only():
     if connection.vendor != "postgresql":
-        pytest.skip("advisory locks are PostgreSQL's; SQLite leases with a conditional upsert")
+        pytest.skip("advisory locks are PostgreSQL's; SQLite's are record locks (test_file_leases)")
 
 
 def test_holding_a_thread_writes_nothing_and_a_second_holder_is_refused():

@@ -184,10 +184,11 @@ def test_a_batch_that_fails_in_the_database_writes_nothing_and_the_next_one_land
 
 @pytest.mark.django_db(transaction=True)
 def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
-    """The lease's statement tells whether the thread had a row (PostgreSQL's lock reads it,
-    SQLite's upsert made it): a thread with none has no checkpoint, so ``get_tuple`` answers
-    ``None`` without a query, until the saver's first batch makes the row; from then on (a
-    heartbeat's renewal included) it reads the database."""
+    """On PostgreSQL the lease's statement tells whether the thread had a row (the lock reads
+    it): a thread with none has no checkpoint, so ``get_tuple`` answers ``None`` without a
+    query, until the saver's first batch makes the row; from then on (a heartbeat's renewal
+    included) it reads the database. On SQLite the lease is a record lock on a file, no
+    statement at all, and ``get_tuple`` asks."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -195,10 +196,14 @@ def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
 
     saver = DjangoSaver()
     config = {"configurable": {"thread_id": "lease-absent", "checkpoint_ns": ""}}
-    assert saver.acquire_thread("lease-absent", "run-a")
+    with CaptureQueriesContext(connection) as lease:
+        assert saver.acquire_thread("lease-absent", "run-a")
     with CaptureQueriesContext(connection) as queries:
         assert saver.get_tuple(config) is None
-    assert len(queries) == 0
+    if connection.vendor == "sqlite":
+        assert (len(lease), len(queries)) == (0, 1)
+    else:
+        assert len(queries) == 0
     checkpoint = {"v": 1, "id": "1f0-absent", "ts": "2026-12-04T00:00:00+00:00",
                   "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
     saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {})])
@@ -212,3 +217,39 @@ def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
         assert saver.get_tuple({"configurable": {"thread_id": "lease-made-elsewhere"}}) is None
     assert len(queries) == 1  # a row, so it may have checkpoints: asked
     saver.release_thread("lease-made-elsewhere", "run-b")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_lock_leases_a_thread_is_leased_by_its_row(monkeypatch):
+    """Where neither advisory locks (PostgreSQL) nor record locks (SQLite on POSIX) lease a
+    thread, its row does: ``Thread.run_owner`` set by one upsert, taken over once
+    ``RUN_LEASE`` has passed (a crashed holder), cleared by the run's last batch."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from workflows import advisory, entrypoint, file_leases, interrupt
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the upsert's SQL is written for the vendors tested: SQLite stands in")
+    monkeypatch.setattr(advisory, "uses_advisory_locks", lambda alias: False)
+    monkeypatch.setattr(file_leases, "uses_file_leases", lambda alias: False)
+    saver = DjangoSaver()
+    assert saver.acquire_thread("row-lease", "run-a")
+    assert Thread.objects.get(thread_id="row-lease").run_owner == "run-a"
+    assert not saver.acquire_thread("row-lease", "run-b")
+    Thread.objects.filter(thread_id="row-lease").update(
+        run_lease_expires_at=timezone.now() - timedelta(seconds=1))  # run-a's process died
+    assert saver.acquire_thread("row-lease", "run-b")
+    saver.release_thread("row-lease", "run-b")
+    assert Thread.objects.get(thread_id="row-lease").run_owner == ""
+
+    @entrypoint(checkpointer=DjangoSaver())
+    def review(topic: str) -> str:
+        seen.append(Thread.objects.get(thread_id="row-run").run_owner)
+        return interrupt({"topic": topic})
+
+    seen = []
+    list(review.stream("otters", {"configurable": {"thread_id": "row-run"}}))
+    assert seen[0] != "" and Thread.objects.get(thread_id="row-run").run_owner == ""

@@ -6,7 +6,6 @@ so each step is deterministic.
 
 import os
 import socket
-from datetime import timedelta
 
 import pytest
 
@@ -248,30 +247,12 @@ def test_nan_is_refused_and_writes_nothing():
 def test_a_run_whose_thread_another_run_still_holds_goes_back_to_the_queue(monkeypatch):
     """A hung earlier holder (alive, its lease expired and its run requeued) still holds the
     thread: the next worker's run waits its turn in the queue instead of failing."""
-    from contextlib import ExitStack, contextmanager
-
-    from django.db import connection
-    from django.utils import timezone
+    from tests.races import lease_held_elsewhere
 
     monkeypatch.setattr(running, "BUSY_RETRY_SECONDS", 0.01)
     run = services.start_run(workflow="essay-review", input="cat")
 
-    @contextmanager
-    def held_elsewhere(thread_id):
-        if connection.vendor == "postgresql":  # another session's advisory lock
-            from tests.races import other_session
-
-            with other_session() as other:
-                other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [thread_id])
-                yield
-        else:  # another process's live lease
-            Thread.objects.filter(thread_id=thread_id).update(
-                run_owner="elsewhere:1:hung", run_lease_expires_at=timezone.now() + timedelta(hours=1))
-            yield
-            Thread.objects.filter(thread_id=thread_id).update(run_owner="", run_lease_expires_at=None)
-
-    with ExitStack() as stack:
-        stack.enter_context(held_elsewhere(run.thread.thread_id))
+    with lease_held_elsewhere(run.thread.thread_id):
         assert running.execute_run(run.pk) == Run.Status.QUEUED
         run.refresh_from_db()
         assert (run.status, run.worker) == (Run.Status.QUEUED, "")
