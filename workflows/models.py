@@ -65,7 +65,10 @@ class Checkpoint(models.Model):
         UPDATE = "update", "Update"
         FORK = "fork", "Fork"
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="checkpoints")
+    # no index of its own: unique_checkpoint leads with it (one index fewer to write per row)
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="checkpoints", db_index=False
+    )
     checkpoint_ns = models.CharField(max_length=255, blank=True, default="")
     checkpoint_id = models.CharField(max_length=36)
     parent_checkpoint_id = models.CharField(max_length=36, null=True, blank=True)
@@ -100,7 +103,10 @@ class PendingWrite(models.Model):
     """A write of a task to the step in progress: a result (``__return__``), an error, an
     interrupt or resume values. Attached to the step's input checkpoint."""
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="pending_writes")
+    # no index of its own: unique_pending_write leads with it
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="pending_writes", db_index=False
+    )
     checkpoint_ns = models.CharField(max_length=255, blank=True, default="")
     checkpoint_id = models.CharField(max_length=36)
     task_id = models.CharField(max_length=36)
@@ -127,7 +133,6 @@ class PendingWrite(models.Model):
                 name="unique_pending_write",
             )
         ]
-        indexes = [models.Index(fields=["thread", "checkpoint_ns", "checkpoint_id"])]
 
     def __str__(self) -> str:
         return f"{self.channel} of task {self.task_id}"
@@ -147,7 +152,10 @@ class Interrupt(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     interrupt_id = models.CharField(max_length=32)
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="interrupts")
+    # no index of its own: unique_interrupt leads with it
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="interrupts", db_index=False
+    )
     checkpoint_id = models.CharField(max_length=36)
     task_id = models.CharField(max_length=36)
     value = models.JSONField(null=True, help_text="The interrupt's value, as JSON.")
@@ -261,7 +269,10 @@ class TimeTravel(models.Model):
     replay from a checkpoint, or a fork with edited state (``values``, and ``changes`` from the
     checkpoint's state, as the history page's diffs: ``[{"path", "kind", "old", "new"}]``)."""
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="time_travels")
+    # no index of its own: time_travel_recent leads with it
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="time_travels", db_index=False
+    )
     run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The run it queued.",
