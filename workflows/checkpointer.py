@@ -252,6 +252,14 @@ class DjangoSaver(BaseCheckpointSaver):
             pending_writes=[(t, c, self.serde.loads(v)) for t, c, v in writes],
         )
 
+    def _note_leased_rows(self, pks: dict) -> None:
+        """After a batch's commit: the row ids of the threads it made that are still leased,
+        so the lease's later batches name them by id instead of upserting the row again."""
+        with self._leases_guard:
+            for thread_id, pk in pks.items():
+                if thread_id in self._owners:
+                    self._leases.setdefault(thread_id, pk)
+
     def _forget_lease(self, thread_id: str) -> None:
         with self._leases_guard:
             self._leases.pop(thread_id, None)
@@ -400,6 +408,8 @@ class DjangoSaver(BaseCheckpointSaver):
                             pks[t] = cursor.fetchone()[0]
                     with _pipeline(connection):
                         self._write_rows(cursor, connection.ops, sql, pks, *rows)
+                if not connection.in_atomic_block:  # committed, not in a caller's transaction
+                    self._note_leased_rows(pks)
         finally:  # after the commit (or the failure: the run is over either way)
             for thread_id, _owner in releases:
                 self._forget_lease(thread_id)

@@ -23,10 +23,13 @@ An in-memory database is private to its process: its leases are the ``held`` map
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
 import threading
 from collections import Counter
+from urllib.parse import urlsplit
 
 from django.db import connections
 
@@ -37,7 +40,9 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["FileLeases", "leases", "uses_file_leases"]
+__all__ = ["FileLeases", "leases", "lock_file", "uses_file_leases"]
+
+logger = logging.getLogger(__name__)
 
 
 def uses_file_leases(alias: str) -> bool:
@@ -54,7 +59,8 @@ class FileLeases:
     """The record-lock leases of this process on the lock file ``path`` (``None``: an
     in-memory database, leased within the process only).
 
-    ``acquire(thread_id, owner) -> bool``; ``release(thread_id, owner)``. Thread-safe.
+    ``acquire(thread_id, owner) -> bool``; ``release(thread_id, owner)``. Thread-safe. The lock
+    file is made with the database's permissions where it is new (``0o666`` less the umask).
     """
 
     def __init__(self, path: str | None) -> None:
@@ -67,8 +73,8 @@ class FileLeases:
     def acquire(self, thread_id: str, owner: str) -> bool:
         """Hold ``thread_id`` for ``owner`` (again, for a heartbeat: a no-op). Returns whether
         it is held: ``False`` when another run of this process or another process holds it.
-        Raises ``OSError`` when the lock file cannot be opened or locked for another reason
-        than a holder (the ``OSError`` of ``open``/``fcntl``)."""
+        Raises ``OSError`` when the lock file cannot be opened (say, not writable by this user)
+        or locked for another reason than a holder (the ``OSError`` of ``open``/``fcntl``)."""
         with self.lock:
             holder = self.held.get(thread_id)
             if holder is not None:
@@ -76,16 +82,20 @@ class FileLeases:
             if self.path is not None:
                 at = offset(thread_id)
                 if not self.bytes[at]:
+                    fd = self._fd()  # an OSError here is the file's, never a holder
                     try:
-                        fcntl.lockf(self._fd(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1, at)
-                    except (BlockingIOError, PermissionError):  # EAGAIN / EACCES: a holder
-                        return False
+                        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, at)
+                    except OSError as exc:
+                        if exc.errno in (errno.EAGAIN, errno.EACCES):  # POSIX: a holder
+                            return False
+                        raise
                 self.bytes[at] += 1
             self.held[thread_id] = owner
             return True
 
     def release(self, thread_id: str, owner: str) -> None:
-        """Give ``thread_id`` back if ``owner`` holds it."""
+        """Give ``thread_id`` back if ``owner`` holds it. Never raises: an unlock that fails
+        (which POSIX allows only for a bad descriptor) is logged."""
         with self.lock:
             if self.held.get(thread_id) != owner:
                 return
@@ -96,12 +106,25 @@ class FileLeases:
             self.bytes[at] -= 1
             if not self.bytes[at]:
                 del self.bytes[at]
-                fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, at)
+                try:
+                    fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, at)
+                except OSError:  # after the run's commit: log it, never fail the batch
+                    logger.exception("could not unlock the record lock of thread %r", thread_id)
 
     def _fd(self) -> int:
         if self.fd is None:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         return self.fd
+
+
+def lock_file(name: str) -> str:
+    """The lock file of the SQLite database ``NAME`` names (a path or a ``file:`` URI, which
+    Django's SQLite backend opens with ``uri=True``): ``<real path>.leases``, with symbolic
+    links resolved, so that every process reaching the database by another path locks the
+    same file."""
+    if name.startswith("file:"):
+        name = urlsplit(name).path
+    return os.path.realpath(name) + ".leases"
 
 
 _leases = PerProcess(dict)
@@ -113,7 +136,7 @@ def leases(alias: str) -> FileLeases:
     database is another file, with its own lock file)."""
     connection = connections[alias]
     name = str(connection.settings_dict["NAME"])
-    path = None if connection.is_in_memory_db() else os.path.abspath(name) + ".leases"
+    path = None if connection.is_in_memory_db() else lock_file(name)
     by_path = _leases.get()
     key = path or f"memory:{alias}:{name}"
     with _leases_guard:

@@ -220,6 +220,38 @@ def test_a_new_thread_is_read_by_its_lease_alone_until_its_first_batch():
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_leased_thread_made_by_a_batch_is_named_by_its_id_in_the_leases_later_batches():
+    """A batch in a transaction of its own (SQLite; PostgreSQL's one-query batch names a new
+    thread by ``thread_id`` instead) makes a new thread's row with an upsert; the lease's later
+    batches know its id and write no thread row again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows import advisory
+    from workflows.runtime.checkpoint import PutCheckpoint
+
+    if advisory.uses_advisory_locks(connection.alias):
+        pytest.skip("PostgreSQL's batch is one query naming a new thread by thread_id")
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "made-by-batch", "checkpoint_ns": ""}}
+
+    def put(checkpoint_id):
+        checkpoint = {"v": 1, "id": checkpoint_id, "ts": "2026-12-08T00:00:00+00:00",
+                      "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+        with CaptureQueriesContext(connection) as queries:
+            saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "loop", "step": 0}, {})])
+        return [q["sql"] for q in queries if "ON CONFLICT (thread_id)" in q["sql"]]
+
+    assert saver.acquire_thread("made-by-batch", "run-a")
+    assert saver.get_tuple(config) is None
+    assert len(put("1f0-made-1")) == 1  # the thread's row, made
+    assert put("1f0-made-2") == []  # named by its id
+    assert saver.get_tuple(config).checkpoint["id"] == "1f0-made-2"
+    saver.release_thread("made-by-batch", "run-a")
+    assert Thread.objects.filter(thread_id="made-by-batch").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_without_lock_leases_a_thread_is_leased_by_its_row(monkeypatch):
     """Where neither advisory locks (PostgreSQL) nor record locks (SQLite on POSIX) lease a
     thread, its row does: ``Thread.run_owner`` set by one upsert, taken over once

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.races import hold_record_lock, lease_held_elsewhere
@@ -109,3 +109,23 @@ def test_an_in_memory_database_is_leased_within_its_process():
     assert leases.acquire("mem", "run-a") and not leases.acquire("mem", "run-b")
     leases.release("mem", "run-a")
     assert leases.acquire("mem", "run-b")
+
+
+def test_a_lock_file_that_cannot_be_opened_is_an_error_not_a_busy_thread(tmp_path, monkeypatch):
+    unopenable = file_leases.FileLeases(str(tmp_path / "gone" / "db.sqlite3.leases"))
+    with pytest.raises(FileNotFoundError):
+        unopenable.acquire("rec-err", "run-a")
+    assert unopenable.held == {}
+    monkeypatch.setattr(file_leases, "leases", lambda alias: unopenable)
+    with pytest.raises(OperationalError, match="could not lease thread 'rec-err'"):
+        DjangoSaver().acquire_thread("rec-err", "run-a")
+
+
+def test_every_name_of_one_database_file_locks_the_same_lock_file(tmp_path):
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "db.sqlite3"
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    expected = str(real.resolve()) + ".leases"
+    assert file_leases.lock_file(str(real)) == expected
+    assert file_leases.lock_file(str(tmp_path / "link" / "db.sqlite3")) == expected
+    assert file_leases.lock_file(f"file:{tmp_path}/link/db.sqlite3?mode=rwc") == expected

@@ -90,6 +90,6 @@ def test_a_busy_thread_has_one_release_pending_not_one_per_call():
         while CountingPool.checks == 0 and time.monotonic() < deadline:
             time.sleep(IO_LINGER_SECONDS / 5)
         time.sleep(IO_LINGER_SECONDS * 2)
-        assert CountingPool.checks == 1
+        assert 1 <= CountingPool.checks <= 3  # 1; more only if the machine stalled a call
     finally:
         pool.shutdown()

@@ -112,8 +112,9 @@ def requeue_run(*, run_id: Any, worker: str | None = None) -> bool:
 
 
 def _free_thread_of(run_id: Any) -> None:
-    """The thread of a run given back is free: the runtime's hold on it (``Thread.run_owner``)
-    follows the run's lease."""
+    """The thread of a run given back is free: the runtime's hold on it, where it is the row
+    lease ``Thread.run_owner``, follows the run's lease (a lock lease, PostgreSQL's advisory
+    lock or SQLite's record lock, is its process's to give back: it writes no row)."""
     Thread.objects.filter(runs=run_id).exclude(run_owner="").update(run_owner="", run_lease_expires_at=None)
 
 
