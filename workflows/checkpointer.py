@@ -390,8 +390,8 @@ class DjangoSaver(BaseCheckpointSaver):
         thread_ids = {row[0] for row in [*checkpoints, *special.values(), *normal]}
         thread_ids.update(t for t, *_ in interrupts)
         sql = self._sql(connection)
-        advisory_locks = advisory.uses_advisory_locks(connection.alias)
         lock_leases = _lock_leases(connection.alias)  # None: row leases, released in the batch
+        advisory_locks = isinstance(lock_leases, advisory.Leases)
         rows = (checkpoints, special, normal, interrupts, [] if lock_leases else releases, now)
         with self._leases_guard:
             pks = {t: self._leases.get(t) for t in thread_ids}
@@ -496,15 +496,16 @@ class DjangoSaver(BaseCheckpointSaver):
         connection = connections[self.using or DEFAULT_DB_ALIAS]
         renewal = self._owners.get(thread_id) == owner  # a heartbeat: nothing new to note
         pk, empty = None, False  # empty: no row, so no checkpoint to read
-        if advisory.uses_advisory_locks(connection.alias):
+        lock_leases = _lock_leases(connection.alias)
+        if isinstance(lock_leases, advisory.Leases):
             from .models import Thread
 
             table = connection.ops.quote_name(Thread._meta.db_table)
-            held, pk = advisory.leases(connection.alias).acquire(thread_id, owner, table)
+            held, pk = lock_leases.acquire(thread_id, owner, table)
             empty = pk is None  # no row: put_batch creates it
-        elif file_leases.uses_file_leases(connection.alias):
+        elif lock_leases is not None:  # record locks
             try:  # the row is not read: get_tuple's read tells (and notes its pk)
-                held = file_leases.leases(connection.alias).acquire(thread_id, owner)
+                held = lock_leases.acquire(thread_id, owner)
             except OSError as exc:
                 from django.db import OperationalError
 

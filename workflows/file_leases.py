@@ -127,19 +127,25 @@ def lock_file(name: str) -> str:
     return os.path.realpath(name) + ".leases"
 
 
-_leases = PerProcess(dict)
+_by_path = PerProcess(dict)  # lock file (or an in-memory database's key) -> FileLeases
+_by_name = PerProcess(dict)  # (alias, NAME) -> FileLeases: the hot path's lookup, no system call
 _leases_guard = threading.Lock()
 
 
 def leases(alias: str) -> FileLeases:
     """This process's :class:`FileLeases` for the database ``alias`` names now (a test run's
-    database is another file, with its own lock file)."""
+    database is another file, with its own lock file). Names that reach one file share one."""
     connection = connections[alias]
     name = str(connection.settings_dict["NAME"])
+    by_name = _by_name.get()
+    found = by_name.get((alias, name))
+    if found is not None:
+        return found
     path = None if connection.is_in_memory_db() else lock_file(name)
-    by_path = _leases.get()
     key = path or f"memory:{alias}:{name}"
     with _leases_guard:
+        by_path = _by_path.get()
         if key not in by_path:
             by_path[key] = FileLeases(path)
-        return by_path[key]
+        found = by_name[(alias, name)] = by_path[key]
+    return found
