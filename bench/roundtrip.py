@@ -12,8 +12,9 @@ One client, ``-n`` essay runs one after another (the seed's ``essay-review``), e
 Sites: ``embedded`` (one Daphne, SQLite, in-process consumer), ``production`` (PostgreSQL +
 Redis, one Daphne, ``--workers`` runworkers; ``bench/harness.py``), ``agent-server``
 (``langgraph dev --no-reload`` on ``bench/agent_server/``, langgraph-api's in-memory runtime,
-driven through ``langgraph_sdk``). Prints median / p95 ms per half and the whole, and the
-ratio to the Agent Server's whole.
+driven through ``langgraph_sdk``). Prints median / p95 ms per half and the whole, the Flowsite
+server processes' CPU per half (median ms, every thread, ``/proc`` schedstat), and the ratio to
+the Agent Server's whole.
 
 Usage::
 
@@ -46,8 +47,10 @@ TIMEOUT = 120.0
 async def flowsite_runs(deployment: harness.Deployment, n: int, warmup: int) -> list[tuple[float, float]]:
     web = deployment.web[0]
     client = await harness.login(web.url)
-    halves = []
+    halves, cpu = [], []
+    pids = deployment.pids()
     for i in range(n + warmup):
+        c0 = harness.cpu_ns(pids)
         t0 = time.perf_counter()
         response = await client.post(
             "/workflows/essay-review/start/", data={"essay-review-topic": "cat"},
@@ -59,6 +62,7 @@ async def flowsite_runs(deployment: harness.Deployment, n: int, warmup: int) -> 
         await socket.open()
         match, seen = await asyncio.wait_for(socket.wait_for(REVIEW), TIMEOUT)
         t1 = time.perf_counter()
+        c1 = harness.cpu_ns(pids)
         response = await client.post(
             f"/interrupts/{match.group(1)}/answer/", data={"decision": "approve"},
             headers=harness.csrf_headers(client),
@@ -66,11 +70,13 @@ async def flowsite_runs(deployment: harness.Deployment, n: int, warmup: int) -> 
         assert response.status_code == 302, response.text[:300]
         await asyncio.wait_for(socket.wait_for("status-done", seen), TIMEOUT)
         t2 = time.perf_counter()
+        c2 = harness.cpu_ns(pids)
         await socket.close()
         if i >= warmup:
             halves.append((t1 - t0, t2 - t1))
+            cpu.append(((c1 - c0) / 1e9, (c2 - c1) / 1e9))
     await client.aclose()
-    return halves
+    return halves, cpu
 
 
 async def agent_server_runs(url: str, n: int, warmup: int) -> list[tuple[float, float]]:
@@ -104,12 +110,18 @@ def agent_server(var: Path):
                     cwd=ROOT / "bench" / "agent_server"), f"http://127.0.0.1:{port}"
 
 
-def summary(halves: list[tuple[float, float]]) -> dict[str, str]:
+def summary(halves: list[tuple[float, float]], cpu: list[tuple[float, float]] | None = None
+            ) -> dict[str, str]:
+    """Median / p95 ms of each half and the whole; with ``cpu`` (the server processes' CPU
+    seconds in each half), its median ms per half."""
     first, second = [h[0] for h in halves], [h[1] for h in halves]
     whole = [a + b for a, b in halves]
     fmt = lambda v: f"{statistics.median(v) * 1000:.1f} / {percentile(v, 95) * 1000:.1f}"  # noqa: E731
+    server = "–"
+    if cpu:
+        server = " / ".join(f"{statistics.median(c[i] for c in cpu) * 1000:.1f}" for i in (0, 1))
     return {"start→interrupt": fmt(first), "answer→done": fmt(second), "whole": fmt(whole),
-            "_whole_median": statistics.median(whole), "n": len(halves)}
+            "_whole_median": statistics.median(whole), "n": len(halves), "cpu": server}
 
 
 def main() -> None:
@@ -124,11 +136,12 @@ def main() -> None:
     for site in args.sites.split(","):
         if site == "embedded":
             with harness.embedded("roundtrip-embedded") as d:
-                results["Flowsite embedded (SQLite)"] = summary(asyncio.run(flowsite_runs(d, args.n, args.warmup)))
+                results["Flowsite embedded (SQLite)"] = summary(
+                    *asyncio.run(flowsite_runs(d, args.n, args.warmup)))
         elif site == "production":
             with harness.production("roundtrip", web=1, workers=args.workers) as d:
                 results[f"Flowsite PG+Redis+{args.workers} workers"] = summary(
-                    asyncio.run(flowsite_runs(d, args.n, args.warmup)))
+                    *asyncio.run(flowsite_runs(d, args.n, args.warmup)))
         elif site == "agent-server":
             server, url = agent_server(harness.VAR / "agent-server")
             with server:
@@ -137,11 +150,14 @@ def main() -> None:
         else:
             raise SystemExit(f"unknown site {site!r}")
     reference = results.get("Agent Server (langgraph dev)", {}).get("_whole_median")
-    print(f"\n{'site':34}{'start→interrupt ms':22}{'answer→done ms':22}{'whole ms':22}{'× Agent Server':16}n")
-    print(f"{'':34}{'median / p95':22}{'median / p95':22}{'median / p95':22}")
+    print(f"\n{'site':34}{'start→interrupt ms':22}{'answer→done ms':22}{'whole ms':22}"
+          f"{'× Agent Server':16}{'server CPU ms':16}n")
+    print(f"{'':34}{'median / p95':22}{'median / p95':22}{'median / p95':22}{'':16}"
+          f"{'per half':16}")
     for name, r in results.items():
         ratio = f"{r['_whole_median'] / reference:.3f}×" if reference else "–"
-        print(f"{name:34}{r['start→interrupt']:22}{r['answer→done']:22}{r['whole']:22}{ratio:16}{r['n']}")
+        print(f"{name:34}{r['start→interrupt']:22}{r['answer→done']:22}{r['whole']:22}{ratio:16}"
+              f"{r.get('cpu', '–'):16}{r['n']}")
     after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.split("load average:")[-1].strip()
     print(f"\nload average before: {uptime}; after: {after}")
 
