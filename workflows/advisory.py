@@ -15,7 +15,7 @@ the pool's ``max_size`` (one of them is this one), and never handed back holding
 close, ``pg_advisory_unlock_all()`` first). A process's runs on one thread are told apart by
 ``owner`` here, since a session's advisory locks are re-entrant. Each call is one round trip
 under a lock. A run's last batch also goes on this connection, with the unlock after its
-``COMMIT`` in the same message (:meth:`Leases.commit_and_release`): the process's other
+``COMMIT`` in the same round trip (:meth:`Leases.commit_and_release`): the process's other
 leases wait for that transaction, so it must not wait on a transaction of the same thread
 (``DjangoSaver`` sends it only in autocommit mode).
 
@@ -34,6 +34,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from . import prepared
 from .runtime.pool import PerProcess
 
 __all__ = ["Leases", "close_all", "leases", "uses_advisory_locks"]
@@ -41,6 +42,7 @@ __all__ = ["Leases", "close_all", "leases", "uses_advisory_locks"]
 logger = logging.getLogger("workflows.checkpointer")
 
 _KEY = "hashtextextended(%s, 0)"  # a thread id's 64-bit lock key, computed by the server
+_UNLOCK = f"SELECT pg_advisory_unlock({_KEY})"
 
 
 def uses_advisory_locks(alias: str) -> bool:
@@ -86,17 +88,18 @@ class Leases:
                 self.conn, self.pool = psycopg.connect(**params, autocommit=True), None
         return self.conn
 
-    def _execute(self, sql: str, params: list, *, results: int = 1) -> Any:
-        """The first row of ``sql``; with ``results=2`` (two ``;``-separated statements, sent
-        as one simple query with client-side binding) the first row of each."""
+    def _execute(self, statements: list[prepared.Statement]) -> list[tuple | None]:
+        """The first row of each of ``statements``, run in order in one round trip: prepared
+        in a pipeline (``workflows.prepared``), else joined by ``;`` as one simple query with
+        client-side binding."""
         import psycopg
 
         try:
             conn = self._connection()
-            if results == 1:
-                return conn.execute(sql, params).fetchone()
+            if prepared.enabled(connections[self.alias]):
+                return prepared.pipeline(conn, statements)
             with psycopg.ClientCursor(conn) as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(*prepared.joined(statements))
                 rows = [cursor.fetchone()]
                 while cursor.nextset():
                     rows.append(cursor.fetchone())
@@ -124,10 +127,10 @@ class Leases:
             if holder is not None:
                 return holder == owner, None
             try:  # two statements: the row is read in a snapshot taken once the lock is held
-                (held,), row = self._execute(
-                    f"SELECT pg_try_advisory_lock({_KEY}); SELECT id FROM {thread_table} "
-                    "WHERE thread_id = %s", [thread_id, thread_id], results=2,
-                )
+                (held,), row = self._execute([
+                    (f"SELECT pg_try_advisory_lock({_KEY})", [thread_id]),
+                    (f"SELECT id FROM {thread_table} WHERE thread_id = %s", [thread_id]),
+                ])
                 pk = row[0] if row else None
             except ImproperlyConfigured:
                 raise
@@ -147,14 +150,16 @@ class Leases:
     def _release_locked(self, thread_id: str) -> None:
         del self.held[thread_id]
         try:
-            self._execute(f"SELECT pg_advisory_unlock({_KEY})", [thread_id])
+            self._execute([(_UNLOCK, [thread_id])])
         except Exception:
             logger.exception("could not release the advisory lock of thread %r", thread_id)
 
-    def commit_and_release(self, thread_id: str, owner: str, statements: str, params: list) -> bool:
-        """Run ``statements`` (several, ``;``-separated, ``%s`` parameters bound on the client) as
-        one transaction on this connection, then give ``thread_id`` back: ``BEGIN``, the
-        statements, ``COMMIT`` and the unlock in one message and one round trip, the unlock
+    def commit_and_release(
+        self, thread_id: str, owner: str, statements: list[prepared.Statement]
+    ) -> bool:
+        """Run ``statements`` (``(sql, params)`` pairs) as one transaction on this connection,
+        then give ``thread_id`` back: ``BEGIN``, the statements, ``COMMIT`` and the unlock in
+        one round trip (prepared, in a pipeline; else as one simple query), the unlock
         after the commit (a second run that takes the thread then reads what this one wrote).
         Returns ``True`` when done; ``False``, having written nothing, when the caller must run
         the statements itself: ``owner`` does not hold ``thread_id`` here, the connection is
@@ -170,10 +175,12 @@ class Leases:
             if self.held.get(thread_id) != owner or conn is None or conn.closed or self.pool is None:
                 return False
             try:
-                with psycopg.ClientCursor(conn) as cursor:
-                    cursor.execute(
-                        f"BEGIN; {statements}; COMMIT; SELECT pg_advisory_unlock({_KEY})",
-                        [*params, thread_id])
+                if prepared.enabled(connections[self.alias]):
+                    prepared.transaction(conn, statements, after=[(_UNLOCK, [thread_id])])
+                else:
+                    with psycopg.ClientCursor(conn) as cursor:
+                        cursor.execute(*prepared.joined(
+                            [("BEGIN", []), *statements, ("COMMIT", []), (_UNLOCK, [thread_id])]))
             except psycopg.OperationalError:
                 if not conn.closed and conn.info.transaction_status != psycopg.pq.TransactionStatus.UNKNOWN:
                     self._recover(conn, thread_id)

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from . import advisory, file_leases
+from . import advisory, file_leases, prepared
 from .db_threads import DatabaseThreads
 from .runtime.checkpoint import (
     BaseCheckpointSaver,
@@ -151,15 +151,13 @@ class _Insert:
 
 
 class _Batch:
-    """Collects ``execute(sql, params)`` calls, to send them as one query."""
+    """Collects ``execute(sql, params)`` calls, to send them together."""
 
     def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.params: list[Any] = []
+        self.statements: list[tuple[str, Sequence[Any]]] = []
 
     def execute(self, statement: str, params: Sequence[Any]) -> None:
-        self.statements.append(statement)
-        self.params.extend(params)
+        self.statements.append((statement, params))
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -171,6 +169,25 @@ def _pipeline(connection: Any) -> Any:
     if connection.vendor == "postgresql" and hasattr(connection.connection, "pipeline"):
         return connection.connection.pipeline()
     return contextlib.nullcontext()
+
+
+def _fetchall(connection: Any, sql: str, params: list) -> list[tuple]:
+    """The rows of one of ``_Statements``' reads (prepared on PostgreSQL: ``workflows.prepared``)."""
+    if prepared.enabled(connection):
+        return prepared.fetchall(connection, sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _autocommit(connection: Any) -> bool:
+    """Whether ``connection`` is in autocommit mode, without connecting it: one that is not
+    connected yet will be in its configured mode (``AUTOCOMMIT``), so a run's first batch,
+    which goes on the advisory-lock connection, takes no connection from the pool only to
+    ask (a checkout and its health check, a round trip)."""
+    if connection.connection is None:
+        return connection.settings_dict["AUTOCOMMIT"]
+    return connection.get_autocommit()
 
 
 def _lock_leases(alias: str) -> advisory.Leases | file_leases.FileLeases | None:
@@ -239,9 +256,8 @@ class DjangoSaver(BaseCheckpointSaver):
     ):
         if writes is None:
             connection = connections[self.using or DEFAULT_DB_ALIAS]
-            with connection.cursor() as cursor:
-                cursor.execute(self._sql(connection).select_writes, [thread_pk, ns, checkpoint_id])
-                writes = cursor.fetchall()
+            writes = _fetchall(
+                connection, self._sql(connection).select_writes, [thread_pk, ns, checkpoint_id])
         if isinstance(metadata, str):  # raw queries return JSON as text
             metadata = json.loads(metadata)
         return CheckpointTuple(
@@ -289,12 +305,10 @@ class DjangoSaver(BaseCheckpointSaver):
         checkpoint_id = get_checkpoint_id(config)
         connection = connections[self.using or DEFAULT_DB_ALIAS]
         sql = self._sql(connection)
-        with connection.cursor() as cursor:
-            if checkpoint_id:
-                cursor.execute(sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id])
-            else:
-                cursor.execute(sql.select_latest_checkpoint, [thread_id, ns])
-            rows = cursor.fetchall()
+        if checkpoint_id:
+            rows = _fetchall(connection, sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id])
+        else:
+            rows = _fetchall(connection, sql.select_latest_checkpoint, [thread_id, ns])
         if not rows:
             return None
         if thread_id in self._owners and thread_id not in self._leases:
@@ -398,7 +412,7 @@ class DjangoSaver(BaseCheckpointSaver):
             self._absent -= thread_ids  # their rows are being made: read them from now on
         to_release = releases  # the locks still held after the batch
         try:
-            if advisory_locks and not connection.in_atomic_block and connection.get_autocommit():
+            if advisory_locks and not connection.in_atomic_block and _autocommit(connection):
                 to_release = self._write_in_one_query(connection, sql, pks, rows, releases)
             else:
                 with transaction.atomic(using=self.using), connection.cursor() as cursor:
@@ -418,15 +432,17 @@ class DjangoSaver(BaseCheckpointSaver):
                     lock_leases.release(thread_id, owner)
 
     def _write_in_one_query(self, connection, sql, pks, rows, releases) -> list:
-        """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip
-        and one message: its statements joined by ``;`` in one simple query (parameters bound on
-        the client, as Django's cursor does), which the server runs as one transaction: all of
-        it commits, or on an error none of it (PostgreSQL's protocol, "Multiple Statements in a
-        Simple Query"), raised as Django's error. A thread new to the database gets its row
-        first and is named by ``thread_id`` in the statements that follow (``_Insert``).
+        """``put_batch``'s transaction on PostgreSQL outside an atomic block, in ONE round trip:
+        ``BEGIN``, its statements and ``COMMIT`` as prepared statements in one pipeline
+        (``workflows.prepared.transaction``; with ``WORKFLOWS_PREPARED_STATEMENTS`` off, joined
+        by ``;`` in one simple query, parameters bound on the client, which the server runs as
+        one transaction: PostgreSQL's "Multiple Statements in a Simple Query"): all of it
+        commits, or on an error none of it, raised as Django's error. A thread new to the
+        database gets its row first and is named by ``thread_id`` in the statements that follow
+        (``_Insert``).
 
         A run's last batch (it gives one thread back) goes on the connection that holds the
-        thread's advisory lock, with the unlock after its ``COMMIT`` in the same message
+        thread's advisory lock, with the unlock after its ``COMMIT`` in the same round trip
         (``advisory.Leases.commit_and_release``): the thread is free once the batch is durable,
         without a round trip of its own. Returns the releases still to do: none when that
         connection took the batch, else all of ``releases``."""
@@ -436,14 +452,19 @@ class DjangoSaver(BaseCheckpointSaver):
             if pk is None:
                 batch.execute(sql.ensure_thread, [t, now, now])
         self._write_rows(batch, connection.ops, sql, pks, *rows)
-        statement = "; ".join(batch.statements)
         if len(releases) == 1:
             (thread_id, owner), leases = releases[0], advisory.leases(connection.alias)
             with connection.wrap_database_errors:
-                if leases.commit_and_release(thread_id, owner, statement, batch.params):
+                if leases.commit_and_release(thread_id, owner, batch.statements):
                     return []
-        with connection.cursor() as cursor:
-            cursor.execute(statement, batch.params)
+        if prepared.enabled(connection):
+            connection.ensure_connection()
+            with connection.wrap_database_errors:
+                prepared.transaction(connection.connection, batch.statements,
+                                     django_connection=connection)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(*prepared.joined(batch.statements))
         return releases
 
     def _write_rows(self, cursor, ops, sql, pks, checkpoints, special, normal, interrupts,

@@ -20,6 +20,19 @@ def _postgresql_only():
         pytest.skip("advisory locks are PostgreSQL's; SQLite's are record locks (test_file_leases)")
 
 
+@pytest.fixture(params=[True, False], ids=["prepared", "as-text"])
+def statements(request, settings):
+    """Both ways of sending the hot path's statements (``workflows.prepared``): prepared in a
+    pipeline, and joined in one simple query (``WORKFLOWS_PREPARED_STATEMENTS = False``)."""
+    settings.WORKFLOWS_PREPARED_STATEMENTS = request.param
+    return request.param
+
+
+def _prepared(conn) -> list[str]:
+    """The statements prepared on the psycopg connection ``conn`` (its server session)."""
+    return [row[0] for row in conn.execute("SELECT statement FROM pg_prepared_statements")]
+
+
 def test_holding_a_thread_writes_nothing_and_a_second_holder_is_refused():
     saver = DjangoSaver()
     assert saver.acquire_thread("adv-new", "run-a")
@@ -92,9 +105,11 @@ def test_a_pool_without_room_for_the_lock_connection_and_a_run_is_a_clear_error(
 
 
 
-def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it_writing_nothing():
+def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it_writing_nothing(
+    statements,
+):
     """A batch that gives the thread back runs on the lock's connection, the unlock after its
-    COMMIT in the same message; when the server refuses one of its statements, nothing of it
+    COMMIT in the same round trip; when the server refuses one of its statements, nothing of it
     is written, the thread is free all the same, and the connection serves the next lease."""
     from django.db import DataError
 
@@ -134,7 +149,7 @@ def test_a_runs_last_batch_commits_then_frees_the_thread_or_on_an_error_frees_it
     assert Interrupt.objects.get(thread__thread_id="adv-last").value == {"essay": "fine"}
 
 
-def test_a_runs_last_batch_lands_when_the_lock_connection_broke_meanwhile(caplog):
+def test_a_runs_last_batch_lands_when_the_lock_connection_broke_meanwhile(caplog, statements):
     """The server ended the lock's connection while the run executed (a restart, an idle
     timeout): the run's locks are gone with it, so its last batch is written on Django's
     connection instead, not lost, and the next lease opens a new lock connection."""
@@ -156,3 +171,61 @@ def test_a_runs_last_batch_lands_when_the_lock_connection_broke_meanwhile(caplog
     assert "the advisory-lock connection broke" in caplog.text
     assert saver.acquire_thread("adv-broken", "run-b")  # on a new connection
     saver.release_thread("adv-broken", "run-b")
+
+
+def test_a_runs_statements_are_prepared_on_both_its_connections_unless_turned_off(settings):
+    """The lease, the batch and the checkpoint read go as prepared statements (planned once per
+    connection): on the lock's connection and on Django's; with the setting off, as text."""
+    from workflows import Command, entrypoint, interrupt
+
+    @entrypoint(checkpointer=DjangoSaver())
+    def review(topic: str) -> dict:
+        return {"approved": interrupt({"topic": topic})}
+
+    leases = advisory.leases(connection.alias)
+    for on, thread_id in ((True, "adv-prep-on"), (False, "adv-prep-off")):
+        settings.WORKFLOWS_PREPARED_STATEMENTS = on
+        if leases.conn is not None:
+            leases.conn.execute("DEALLOCATE ALL")  # psycopg forgets them too
+        config = {"configurable": {"thread_id": thread_id}}
+        list(review.stream("otters", config))
+        assert review.get_state(config).next == ("review",)
+        (final,) = review.stream(Command(resume=True), config)
+        assert final == {"review": {"approved": True}}
+        on_lock_connection = " ".join(_prepared(leases.conn))
+        on_django = " ".join(_prepared(connection.connection)) if connection.connection else ""
+        if on:
+            assert "pg_try_advisory_lock" in on_lock_connection
+            assert 'INSERT INTO "workflows_checkpoint"' in on_lock_connection
+            assert 'FROM "workflows_checkpoint" c JOIN' in on_lock_connection + on_django
+        else:
+            assert on_lock_connection == ""
+
+
+def test_a_batch_the_server_refuses_on_djangos_connection_writes_nothing_and_leaves_it_usable(
+    statements,
+):
+    """A batch that gives no thread back goes on Django's connection (in one round trip too):
+    refused, none of it is written and the connection is idle again, not in a failed
+    transaction."""
+    from django.db import DataError
+
+    from workflows.models import Checkpoint
+    from workflows.runtime.checkpoint import PutCheckpoint, PutWrites
+
+    saver = DjangoSaver()
+    config = {"configurable": {"thread_id": "adv-django", "checkpoint_ns": ""}}
+    checkpoint = {"v": 1, "id": "1f0-django", "ts": "2026-12-08T00:00:00+00:00",
+                  "channel_values": {}, "channel_versions": {}, "versions_seen": {}}
+    at = {"configurable": {**config["configurable"], "checkpoint_id": checkpoint["id"]}}
+    from workflows.runtime.types import Interrupt as RuntimeInterrupt
+
+    with pytest.raises(DataError):  # jsonb refuses \u0000
+        saver.put_batch([
+            PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {}),
+            PutWrites(at, [("__interrupt__", [RuntimeInterrupt({"essay": "nul \x00"}, "i-1")])],
+                      "task-1"),
+        ])
+    assert not Thread.objects.filter(thread_id="adv-django").exists()
+    saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {})])
+    assert Checkpoint.objects.filter(thread__thread_id="adv-django").count() == 1
