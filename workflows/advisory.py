@@ -88,9 +88,9 @@ class Leases:
                 self.conn, self.pool = psycopg.connect(**params, autocommit=True), None
         return self.conn
 
-    def _execute(self, statements: list[prepared.Statement]) -> list[tuple | None]:
-        """The first row of each of ``statements``, run in order in one round trip: prepared
-        in a pipeline (``workflows.prepared``), else joined by ``;`` as one simple query with
+    def _execute(self, statements: list[prepared.Statement]) -> list[list[tuple]]:
+        """The rows of each of ``statements``, run in order in one round trip: prepared in a
+        pipeline (``workflows.prepared``), else joined by ``;`` as one simple query with
         client-side binding."""
         import psycopg
 
@@ -100,9 +100,9 @@ class Leases:
                 return prepared.pipeline(conn, statements)
             with psycopg.ClientCursor(conn) as cursor:
                 cursor.execute(*prepared.joined(statements))
-                rows = [cursor.fetchone()]
+                rows = [cursor.fetchall()]
                 while cursor.nextset():
-                    rows.append(cursor.fetchone())
+                    rows.append(cursor.fetchall())
                 return rows
         except psycopg.OperationalError:
             self._broken()
@@ -120,25 +120,49 @@ class Leases:
         (``django.db``) when the database cannot be reached, ``ImproperlyConfigured`` when the
         alias's connection pool has room for fewer than 2 connections (this process's lock
         connection would starve its runs' I/O, which waits for the pool's timeout)."""
+        held, pk, _rows = self.acquire_and_read(thread_id, owner, thread_table)
+        return held, pk
+
+    def acquire_and_read(
+        self, thread_id: str, owner: str, thread_table: str,
+        read: prepared.Statement | None = None,
+    ) -> tuple[bool, int | None, list[tuple] | None]:
+        """:meth:`acquire`, and in the same round trip the rows of ``read`` (a statement:
+        ``DjangoSaver``'s checkpoint read) as a third value: ``None`` when not read (no
+        ``read``, or the thread was held here already). The thread's row and ``read`` are
+        statements after the lock's, so each reads in a snapshot taken once the lock is held:
+        what the thread's previous holder committed before it let go. If the round trip fails
+        on a live connection, the lock it may have taken is given back before the error."""
         from django.db import OperationalError
 
         with self.lock:
             holder = self.held.get(thread_id)
             if holder is not None:
-                return holder == owner, None
-            try:  # two statements: the row is read in a snapshot taken once the lock is held
-                (held,), row = self._execute([
-                    (f"SELECT pg_try_advisory_lock({_KEY})", [thread_id]),
-                    (f"SELECT id FROM {thread_table} WHERE thread_id = %s", [thread_id]),
-                ])
-                pk = row[0] if row else None
+                return holder == owner, None, None
+            statements = [(f"SELECT pg_try_advisory_lock({_KEY})", [thread_id]),
+                          (f"SELECT id FROM {thread_table} WHERE thread_id = %s", [thread_id])]
+            if read is not None:
+                statements.append(read)
+            try:
+                results = self._execute(statements)
             except ImproperlyConfigured:
                 raise
             except Exception as exc:
+                if self.conn is not None and not self.conn.closed:
+                    self._unlock_quietly(thread_id)
                 raise OperationalError(f"could not lease thread {thread_id!r}: {exc}") from exc
-            if held:
-                self.held[thread_id] = owner
-            return bool(held), pk
+            (held,), ids = results[0][0], results[1]
+            if not held:
+                return False, None, None
+            self.held[thread_id] = owner
+            return True, (ids[0][0] if ids else None), (results[2] if read is not None else None)
+
+    def _unlock_quietly(self, thread_id: str) -> None:
+        """Give back a lock this session may hold for ``thread_id`` (a failed lease's)."""
+        try:
+            self._execute([(_UNLOCK, [thread_id])])
+        except Exception:
+            logger.exception("could not give back the advisory lock of thread %r", thread_id)
 
     def release(self, thread_id: str, owner: str) -> None:
         """Give ``thread_id`` back if ``owner`` holds it; never raises (a lock whose connection
@@ -149,10 +173,7 @@ class Leases:
 
     def _release_locked(self, thread_id: str) -> None:
         del self.held[thread_id]
-        try:
-            self._execute([(_UNLOCK, [thread_id])])
-        except Exception:
-            logger.exception("could not release the advisory lock of thread %r", thread_id)
+        self._unlock_quietly(thread_id)
 
     def commit_and_release(
         self, thread_id: str, owner: str, statements: list[prepared.Statement]

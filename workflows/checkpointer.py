@@ -22,6 +22,7 @@ from django.utils import timezone
 from . import advisory, file_leases, prepared
 from .db_threads import DatabaseThreads
 from .runtime.checkpoint import (
+    UNREAD,
     BaseCheckpointSaver,
     CheckpointTuple,
     Op,
@@ -301,14 +302,21 @@ class DjangoSaver(BaseCheckpointSaver):
         thread_id = get_thread_id(config)
         if thread_id in self._absent:
             return None
+        connection = connections[self.using or DEFAULT_DB_ALIAS]
+        return self._tuple_from_rows(
+            thread_id, _fetchall(connection, *self._read_statement(connection, config)))
+
+    def _read_statement(self, connection: Any, config: dict) -> tuple[str, list]:
+        """``get_tuple``'s query: ``(sql, params)``."""
+        thread_id, sql = get_thread_id(config), self._sql(connection)
         ns = config["configurable"].get("checkpoint_ns", "")
         checkpoint_id = get_checkpoint_id(config)
-        connection = connections[self.using or DEFAULT_DB_ALIAS]
-        sql = self._sql(connection)
         if checkpoint_id:
-            rows = _fetchall(connection, sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id])
-        else:
-            rows = _fetchall(connection, sql.select_latest_checkpoint, [thread_id, ns])
+            return sql.select_checkpoint_by_id, [thread_id, ns, checkpoint_id]
+        return sql.select_latest_checkpoint, [thread_id, ns]
+
+    def _tuple_from_rows(self, thread_id: str, rows: list) -> CheckpointTuple | None:
+        """The ``CheckpointTuple`` of ``get_tuple``'s rows (``None`` for none)."""
         if not rows:
             return None
         if thread_id in self._owners and thread_id not in self._leases:
@@ -514,7 +522,32 @@ class DjangoSaver(BaseCheckpointSaver):
         holding process is gone. Elsewhere one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
         that creates the row or takes it if free (or its lease expired after ``RUN_LEASE``).
         Raises ``OperationalError`` (``django.db``) when the lease cannot be asked for."""
+        return self._acquire(thread_id, owner)[0]
+
+    def acquire_thread_and_get_tuple(
+        self, thread_id: str, owner: str, config: dict
+    ) -> tuple[bool, CheckpointTuple | None | object]:
+        """``acquire_thread`` and ``get_tuple(config)`` (see the base class). On PostgreSQL in
+        one round trip on the advisory locks' connection: the lock, the thread row's id and the
+        checkpoint read are three statements of one pipeline (``advisory.Leases.
+        acquire_and_read``), so the read sees what the thread's last run committed before it
+        let go, and a run takes no pooled connection of its own until it writes (its last
+        batch goes on that connection too)."""
+        held, rows = self._acquire(thread_id, owner, config)
+        if not held:
+            return False, None
+        if rows is None:  # not read with the lease
+            try:
+                return True, self.get_tuple(config)
+            except Exception:
+                return True, UNREAD
+        return True, self._tuple_from_rows(thread_id, rows)
+
+    def _acquire(self, thread_id: str, owner: str, config: dict | None = None
+                 ) -> tuple[bool, list | None]:
+        """``(held, rows of get_tuple(config) or None when not read with the lease)``."""
         connection = connections[self.using or DEFAULT_DB_ALIAS]
+        rows = None
         renewal = self._owners.get(thread_id) == owner  # a heartbeat: nothing new to note
         pk, empty = None, False  # empty: no row, so no checkpoint to read
         lock_leases = _lock_leases(connection.alias)
@@ -522,7 +555,8 @@ class DjangoSaver(BaseCheckpointSaver):
             from .models import Thread
 
             table = connection.ops.quote_name(Thread._meta.db_table)
-            held, pk = lock_leases.acquire(thread_id, owner, table)
+            read = self._read_statement(connection, config) if config is not None else None
+            held, pk, rows = lock_leases.acquire_and_read(thread_id, owner, table, read)
             empty = pk is None  # no row: put_batch creates it
         elif lock_leases is not None:  # record locks
             try:  # the row is not read: get_tuple's read tells (and notes its pk)
@@ -551,7 +585,7 @@ class DjangoSaver(BaseCheckpointSaver):
                     self._absent.add(thread_id)
                 else:
                     self._absent.discard(thread_id)
-        return held
+        return held, rows
 
     def release_thread(self, thread_id: str, owner: str) -> None:
         from .models import Thread

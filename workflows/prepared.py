@@ -90,36 +90,41 @@ def fetchall(connection: Any, sql: str, params: Sequence[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
-def pipeline(conn: Any, statements: Sequence[Statement], *, django_connection: Any = None
-             ) -> list[tuple | None]:
+def pipeline(conn: Any, statements: Sequence[Statement], *, rows: bool = True,
+             django_connection: Any = None) -> list[list[tuple]] | None:
     """Run ``statements`` prepared, in order, on the psycopg connection ``conn`` (autocommit)
-    in one round trip (psycopg's pipeline mode); returns the first row of each (``None`` for a
-    statement without rows). The first error is raised (psycopg's) and the statements after it
-    are not run; a statement that ran before it stays done unless a transaction holds both
-    (see :func:`transaction`). With ``django_connection`` (whose psycopg connection ``conn``
-    is), the statements go through Django's cursor wrapper (see :func:`_cursors`)."""
+    in one round trip (psycopg's pipeline mode); returns the rows of each (``[]`` for a
+    statement without rows), or with ``rows=False`` nothing (the statements share one cursor).
+    The first error is raised (psycopg's) and the statements after it are not run; a statement
+    that ran before it stays done unless a transaction holds both (see :func:`transaction`).
+    With ``django_connection`` (whose psycopg connection ``conn`` is), the statements go
+    through Django's cursor wrapper (see :func:`_cursors`)."""
     make = _cursors(conn, django_connection)
     with contextlib.ExitStack() as stack:
         with conn.pipeline():
+            if not rows:
+                cursor = stack.enter_context(make())
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                return None
             cursors = [stack.enter_context(make()) for _ in statements]
             for cursor, (sql, params) in zip(cursors, statements, strict=True):
                 cursor.execute(sql, params)
-        return [cursor.fetchone() if cursor.description else None for cursor in cursors]
+        return [cursor.fetchall() if cursor.description else [] for cursor in cursors]
 
 
 def transaction(conn: Any, statements: Sequence[Statement], after: Sequence[Statement] = (),
-                *, django_connection: Any = None) -> list[tuple | None]:
+                *, django_connection: Any = None) -> None:
     """``BEGIN``, ``statements``, ``COMMIT``, then ``after`` (outside the transaction: e.g. an
     advisory unlock that must follow the commit) on the psycopg connection ``conn``
-    (autocommit), all in one round trip (:func:`pipeline`); returns the first row of each
-    statement of ``after``. On an error (raised: psycopg's, or Django's through
-    ``django_connection``) none of ``statements`` is written: a transaction the error left
-    open is rolled back, so ``conn`` is idle again."""
+    (autocommit), all in one round trip (:func:`pipeline`). On an error (raised: psycopg's, or
+    Django's through ``django_connection``) none of ``statements`` is written: a transaction
+    the error left open is rolled back, so ``conn`` is idle again."""
     import psycopg
 
     try:
-        rows = pipeline(conn, [("BEGIN", ()), *statements, ("COMMIT", ()), *after],
-                        django_connection=django_connection)
+        pipeline(conn, [("BEGIN", ()), *statements, ("COMMIT", ()), *after], rows=False,
+                 django_connection=django_connection)
     except BaseException:
         if not conn.closed and conn.info.transaction_status in (
             psycopg.pq.TransactionStatus.INERROR, psycopg.pq.TransactionStatus.INTRANS,
@@ -127,4 +132,3 @@ def transaction(conn: Any, statements: Sequence[Statement], after: Sequence[Stat
             with contextlib.suppress(Exception):
                 conn.execute("ROLLBACK")
         raise
-    return rows[len(statements) + 2:]

@@ -172,3 +172,36 @@ async def test_async_entrypoints_run_on_the_callers_event_loop(api, method, save
     gate.set()  # an asyncio.Event of this loop: a task on another loop could not be woken
     assert await asyncio.wait_for(asyncio.gather(*runs), 10) == list(range(20))
     assert loops == {asyncio.get_running_loop()}
+
+
+def test_taking_a_thread_and_reading_it_is_one_call_that_says_when_the_read_failed():
+    """``acquire_thread_and_get_tuple`` (what a run starts with): the thread and its
+    checkpoint, or ``(False, None)`` when another run holds it; a read that fails leaves the
+    thread held and says so (``UNREAD``), so the run reads again inside its hold (where the
+    error is raised and the thread given back), and a failed run leaves the thread free."""
+    from workflows import InMemorySaver, entrypoint
+    from workflows.runtime.checkpoint import UNREAD
+
+    saver = InMemorySaver()
+
+    @entrypoint(checkpointer=saver)
+    def double(x):
+        return 2 * x
+
+    config = {"configurable": {"thread_id": "read-once"}}
+    assert double.invoke(2, config) == 4
+    held, saved = saver.acquire_thread_and_get_tuple("read-once", "run-a", config)
+    assert held and saved.checkpoint == saver.get_tuple(config).checkpoint
+    assert saver.acquire_thread_and_get_tuple("read-once", "run-b", config) == (False, None)
+    saver.release_thread("read-once", "run-a")
+
+    def broken(config):
+        raise OSError("disk gone")
+
+    saver.get_tuple = broken
+    assert saver.acquire_thread_and_get_tuple("read-once", "run-c", config) == (True, UNREAD)
+    saver.release_thread("read-once", "run-c")
+    with pytest.raises(OSError, match="disk gone"):
+        double.invoke(3, config)
+    del saver.get_tuple
+    assert saver.acquire_thread("read-once", "run-d")  # the failed run gave the thread back

@@ -229,3 +229,56 @@ def test_a_batch_the_server_refuses_on_djangos_connection_writes_nothing_and_lea
     assert not Thread.objects.filter(thread_id="adv-django").exists()
     saver.put_batch([PutCheckpoint(config, checkpoint, {"source": "input", "step": -1}, {})])
     assert Checkpoint.objects.filter(thread__thread_id="adv-django").count() == 1
+
+
+def test_a_run_reads_its_checkpoint_with_its_lease_in_one_round_trip_on_the_lock_connection(
+    statements,
+):
+    """``acquire_thread_and_get_tuple``: the lock, the thread's row and its latest checkpoint
+    in one round trip on the advisory locks' connection, none on Django's; the same tuple as
+    ``get_tuple``; a thread held elsewhere is refused and nothing is read."""
+    from django.test.utils import CaptureQueriesContext
+
+    from workflows import entrypoint, interrupt
+
+    saver = DjangoSaver()
+
+    @entrypoint(checkpointer=saver)
+    def review(topic: str) -> dict:
+        return {"approved": interrupt({"topic": topic})}
+
+    config = {"configurable": {"thread_id": "adv-read"}}
+    list(review.stream("otters", config))  # a checkpoint with its pending writes
+    expected = saver.get_tuple(config)
+    with CaptureQueriesContext(connection) as on_django:
+        held, saved = saver.acquire_thread_and_get_tuple("adv-read", "run-r", config)
+    assert held and len(on_django.captured_queries) == 0
+    assert saved.checkpoint == expected.checkpoint and saved.config == expected.config
+    assert saved.pending_writes == expected.pending_writes and saved.pending_writes
+    assert saver.acquire_thread_and_get_tuple("adv-read", "run-other", config) == (False, None)
+    saver.release_thread("adv-read", "run-r")
+
+    with other_session() as other:  # held by another process: refused, nothing read
+        other.execute("SELECT pg_advisory_lock(hashtextextended('adv-read', 0))")
+        assert saver.acquire_thread_and_get_tuple("adv-read", "run-s", config) == (False, None)
+        other.execute("SELECT pg_advisory_unlock_all()")
+    held, saved = saver.acquire_thread_and_get_tuple("adv-read-new", "run-n", {
+        "configurable": {"thread_id": "adv-read-new"}})
+    assert held and saved is None  # a new thread: no row, no checkpoint
+    saver.release_thread("adv-read-new", "run-n")
+
+
+def test_a_lease_whose_read_fails_gives_the_lock_back_and_says_so(statements):
+    from django.db import OperationalError
+
+    leases = advisory.leases(connection.alias)
+    table = connection.ops.quote_name(Thread._meta.db_table)
+    with pytest.raises(OperationalError, match="could not lease thread 'adv-failed-read'"):
+        leases.acquire_and_read("adv-failed-read", "run-a", table, ("SELECT 1 / 0", []))
+    assert "adv-failed-read" not in leases.held
+    with other_session() as other:  # the lock the round trip took is free again
+        assert other.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended('adv-failed-read', 0))").fetchone()[0]
+        other.execute("SELECT pg_advisory_unlock_all()")
+    assert leases.acquire("adv-failed-read", "run-b", table) == (True, None)  # the connection serves on
+    leases.release("adv-failed-read", "run-b")

@@ -41,9 +41,13 @@ __all__ = [
     "PutCheckpoint",
     "PutWrites",
     "ReleaseThread",
+    "UNREAD",
     "get_checkpoint_id",
     "get_thread_id",
 ]
+
+#: ``acquire_thread_and_get_tuple``'s tuple when the read failed (the thread is held)
+UNREAD = object()
 
 # Fixed write positions of special channels; their writes replace earlier ones (upsert).
 # LangGraph's four, plus Flowsite's ``__call__``: what a task call was (its name, call position
@@ -186,6 +190,22 @@ class BaseCheckpointSaver:
                 self.release_thread(get_thread_id(op.config), op.owner)
             else:
                 raise TypeError(f"Unknown checkpointer operation {op!r}")
+
+    def acquire_thread_and_get_tuple(
+        self, thread_id: str, owner: str, config: dict
+    ) -> tuple[bool, CheckpointTuple | None | object]:
+        """:meth:`acquire_thread`, then, if held, :meth:`get_tuple` of ``config``: ``(held,
+        tuple or None)``, ``(False, None)`` when another run holds the thread. A read that
+        fails gives ``(True, UNREAD)``, the thread held (the caller reads again, where the error
+        is raised, and gives the thread back). What a run starts with, in one call so that a
+        saver can do both in one round trip (``DjangoSaver`` on PostgreSQL). Not in LangGraph's
+        interface."""
+        if not self.acquire_thread(thread_id, owner):
+            return False, None
+        try:
+            return True, self.get_tuple(config)
+        except Exception:
+            return True, UNREAD
 
     def acquire_thread(self, thread_id: str, owner: str) -> bool:
         """Take the thread for one run by ``owner`` (an opaque token). Returns ``False`` when

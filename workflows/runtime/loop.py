@@ -34,7 +34,7 @@ from typing import Any
 
 from . import cache as caching
 from . import ids
-from .checkpoint import BaseCheckpointSaver, CheckpointTuple, PutWrites, ReleaseThread
+from .checkpoint import UNREAD, BaseCheckpointSaver, CheckpointTuple, PutWrites, ReleaseThread
 from .checkpoints import (
     DURABILITY,
     CheckpointWriter,
@@ -260,13 +260,11 @@ class PregelLoop:
         starts from (``(config, saved)``; ``None`` when the thread is busy, or when the read
         failed: :meth:`prepare` reads again and raises inside the hold's ``try``, which gives
         the thread back)."""
-        if not self.saver.acquire_thread(thread_id, owner):
-            return False, None
         config = self.config
-        try:
-            return True, (config, self.saver.get_tuple(config))
-        except Exception:
-            return True, None
+        held, saved = self.saver.acquire_thread_and_get_tuple(thread_id, owner, config)
+        if not held:
+            return False, None
+        return True, (None if saved is UNREAD else (config, saved))
 
     def _let_go(self, thread_id: str) -> None:
         """Give the thread back, unless the run's last writes did already."""
