@@ -229,8 +229,15 @@ class DjangoSaver(BaseCheckpointSaver):
     classes named in the ``WORKFLOWS_SERDE_ALLOWED_TYPES`` setting on its allowlist.
     """
 
-    # The runtime calls this checkpointer on its few I/O threads, so connections stay bounded.
-    io_thread = True
+    @property
+    def io_thread(self) -> bool:
+        """Whether the runtime calls this checkpointer on its few I/O threads (so Django's
+        per-thread connections stay bounded): yes, except on PostgreSQL, where a run's lease,
+        read and batches all go on the process's one advisory-lock connection
+        (``workflows.advisory``), so the run's own thread calls it, without a hand-over."""
+        if self._io_thread is None:  # the database's vendor does not change
+            self._io_thread = not advisory.uses_advisory_locks(self.using or DEFAULT_DB_ALIAS)
+        return self._io_thread
 
     def __init__(self, *, serde: JsonPlusSerializer | None = None, using: str | None = None) -> None:
         super().__init__(
@@ -238,6 +245,7 @@ class DjangoSaver(BaseCheckpointSaver):
             or JsonPlusSerializer(getattr(settings, "WORKFLOWS_SERDE_ALLOWED_TYPES", ()))
         )
         self.using = using
+        self._io_thread: bool | None = None
         self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
         self._owners: dict[str, str] = {}  # thread_id -> the owner this saver leased it to
         # threads leased with no row yet (so no checkpoint): get_tuple answers None unasked

@@ -93,3 +93,41 @@ def test_a_busy_thread_has_one_release_pending_not_one_per_call():
         assert 1 <= CountingPool.checks <= 3  # 1; more only if the machine stalled a call
     finally:
         pool.shutdown()
+
+
+def test_a_runs_checkpointer_calls_go_to_an_io_thread_on_sqlite_and_stay_on_its_own_on_postgresql(
+    checkouts,
+):
+    """On SQLite ``DjangoSaver`` is called on the I/O threads (its connections are per thread);
+    on PostgreSQL a run's lease, read and batches all go on the process's advisory-lock
+    connection, so the run's own thread calls the saver and no connection is checked out from
+    Django's pool for the run at all."""
+    from workflows import Command, DjangoSaver, entrypoint, interrupt
+
+    saver = DjangoSaver()
+    callers = []
+    for name in ("acquire_thread_and_get_tuple", "put_batch"):
+        method = getattr(saver, name)
+
+        def recorded(*args, _method=method, **kwargs):
+            callers.append(threading.current_thread().name)
+            return _method(*args, **kwargs)
+
+        setattr(saver, name, recorded)
+
+    @entrypoint(checkpointer=saver)
+    def review(topic: str) -> dict:
+        return {"approved": interrupt({"topic": topic})}
+
+    config = {"configurable": {"thread_id": "io-thread-or-not"}}
+    list(review.stream("otters", config))
+    checkouts.clear()
+    (final,) = review.stream(Command(resume=True), config)
+    assert final == {"review": {"approved": True}}
+    assert len(callers) == 4  # per stream call: the lease with its read, the batch
+    on_io_threads = [name.startswith("workflows-io") for name in callers]
+    if connections["default"].vendor == "postgresql":
+        assert not any(on_io_threads)
+        assert checkouts == []  # the resume took no pooled connection
+    else:
+        assert all(on_io_threads)
