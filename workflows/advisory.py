@@ -54,8 +54,9 @@ class Leases:
     """The advisory-lock leases of this process on database ``alias``.
 
     ``acquire(thread_id, owner, thread_table)`` -> ``(held, thread_pk or None)`` in one round
-    trip; ``release(thread_id, owner)``; ``commit_and_release(thread_id, owner, statements,
-    params)``: a run's last batch and the unlock in one. Thread-safe.
+    trip (``acquire_and_read``: with a read in the same round trip); ``release(thread_id,
+    owner)``; ``commit_and_release(thread_id, owner, statements)``: a run's last batch and the
+    unlock in one. Thread-safe.
     """
 
     def __init__(self, alias: str) -> None:
@@ -105,8 +106,9 @@ class Leases:
                     rows.append(cursor.fetchall())
                 return rows
         except psycopg.OperationalError:
-            self._broken()
-            raise
+            if self.conn is not None and (self.conn.closed or self.conn.broken):
+                self._broken()  # its locks are gone with it
+            raise  # else (a statement timeout, a cancel) the session and its locks live on
 
     def _broken(self) -> None:
         if self.held:

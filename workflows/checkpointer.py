@@ -229,15 +229,8 @@ class DjangoSaver(BaseCheckpointSaver):
     classes named in the ``WORKFLOWS_SERDE_ALLOWED_TYPES`` setting on its allowlist.
     """
 
-    @property
-    def io_thread(self) -> bool:
-        """Whether the runtime calls this checkpointer on its few I/O threads (so Django's
-        per-thread connections stay bounded): yes, except on PostgreSQL, where a run's lease,
-        read and batches all go on the process's one advisory-lock connection
-        (``workflows.advisory``), so the run's own thread calls it, without a hand-over."""
-        if self._io_thread is None:  # the database's vendor does not change
-            self._io_thread = not advisory.uses_advisory_locks(self.using or DEFAULT_DB_ALIAS)
-        return self._io_thread
+    # The runtime calls this checkpointer on its few I/O threads, so connections stay bounded.
+    io_thread = True
 
     def __init__(self, *, serde: JsonPlusSerializer | None = None, using: str | None = None) -> None:
         super().__init__(
@@ -245,7 +238,6 @@ class DjangoSaver(BaseCheckpointSaver):
             or JsonPlusSerializer(getattr(settings, "WORKFLOWS_SERDE_ALLOWED_TYPES", ()))
         )
         self.using = using
-        self._io_thread: bool | None = None
         self._leases: dict[str, int] = {}  # thread_id -> Thread.pk, while this process leases it
         self._owners: dict[str, str] = {}  # thread_id -> the owner this saver leased it to
         # threads leased with no row yet (so no checkpoint): get_tuple answers None unasked
@@ -539,17 +531,19 @@ class DjangoSaver(BaseCheckpointSaver):
         one round trip on the advisory locks' connection: the lock, the thread row's id and the
         checkpoint read are three statements of one pipeline (``advisory.Leases.
         acquire_and_read``), so the read sees what the thread's last run committed before it
-        let go, and a run takes no pooled connection of its own until it writes (its last
-        batch goes on that connection too)."""
+        let go (under PostgreSQL's default ``read committed``), and a run with one batch per
+        ``stream`` call (its last, which goes on that connection too) takes no connection of its
+        own from the pool. A lease whose round trip fails raises ``OperationalError``, the
+        thread not held."""
         held, rows = self._acquire(thread_id, owner, config)
         if not held:
             return False, None
-        if rows is None:  # not read with the lease
-            try:
+        try:  # a read that fails leaves the thread held: the run reads again inside its hold
+            if rows is None:  # not read with the lease
                 return True, self.get_tuple(config)
-            except Exception:
-                return True, UNREAD
-        return True, self._tuple_from_rows(thread_id, rows)
+            return True, self._tuple_from_rows(thread_id, rows)  # may not decode
+        except Exception:
+            return True, UNREAD
 
     def _acquire(self, thread_id: str, owner: str, config: dict | None = None
                  ) -> tuple[bool, list | None]:

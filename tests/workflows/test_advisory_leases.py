@@ -282,3 +282,53 @@ def test_a_lease_whose_read_fails_gives_the_lock_back_and_says_so(statements):
         other.execute("SELECT pg_advisory_unlock_all()")
     assert leases.acquire("adv-failed-read", "run-b", table) == (True, None)  # the connection serves on
     leases.release("adv-failed-read", "run-b")
+
+
+def test_a_checkpoint_that_does_not_decode_fails_its_run_and_leaves_the_thread_free():
+    """Read with the lease but not decodable (a damaged row): the lease says the read failed
+    (``UNREAD``), so the run reads again inside its hold, fails with the error and gives the
+    thread back, instead of leaving it held until the lock connection closes."""
+    from workflows import entrypoint, interrupt
+    from workflows.models import Checkpoint
+    from workflows.runtime.checkpoint import UNREAD
+
+    saver = DjangoSaver()
+
+    @entrypoint(checkpointer=saver)
+    def review(topic: str) -> dict:
+        return {"approved": interrupt({"topic": topic})}
+
+    config = {"configurable": {"thread_id": "adv-damaged"}}
+    list(review.stream("otters", config))
+    Checkpoint.objects.filter(thread__thread_id="adv-damaged").update(data="{not json")
+    assert saver.acquire_thread_and_get_tuple("adv-damaged", "run-a", config) == (True, UNREAD)
+    saver.release_thread("adv-damaged", "run-a")
+    with pytest.raises(ValueError):
+        list(review.stream("again", config))
+    assert "adv-damaged" not in advisory.leases(connection.alias).held
+    with other_session() as other:
+        assert other.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended('adv-damaged', 0))").fetchone()[0]
+        other.execute("SELECT pg_advisory_unlock_all()")
+
+
+def test_a_statement_timeout_on_the_lock_connection_keeps_the_other_threads_leases():
+    """A lease's read cancelled by the server (``statement_timeout``) is that lease's error:
+    the connection is alive, so the process's other threads stay held."""
+    from django.db import OperationalError
+
+    leases = advisory.leases(connection.alias)
+    table = connection.ops.quote_name(Thread._meta.db_table)
+    assert leases.acquire("adv-kept", "run-k", table)[0]
+    leases.conn.execute("SET statement_timeout = 50")
+    try:
+        with pytest.raises(OperationalError, match="could not lease thread 'adv-slow'"):
+            leases.acquire_and_read("adv-slow", "run-s", table, ("SELECT pg_sleep(1)", []))
+    finally:
+        leases.conn.execute("SET statement_timeout = 0")
+    assert "adv-kept" in leases.held and "adv-slow" not in leases.held
+    with other_session() as other:
+        (kept,) = other.execute(
+            "SELECT pg_try_advisory_lock(hashtextextended('adv-kept', 0))").fetchone()
+        assert kept is False  # still this process's
+    leases.release("adv-kept", "run-k")

@@ -95,13 +95,12 @@ def test_a_busy_thread_has_one_release_pending_not_one_per_call():
         pool.shutdown()
 
 
-def test_a_runs_checkpointer_calls_go_to_an_io_thread_on_sqlite_and_stay_on_its_own_on_postgresql(
+def test_a_runs_checkpointer_calls_go_to_the_io_threads_and_a_resume_takes_no_pooled_connection(
     checkouts,
 ):
-    """On SQLite ``DjangoSaver`` is called on the I/O threads (its connections are per thread);
-    on PostgreSQL a run's lease, read and batches all go on the process's advisory-lock
-    connection, so the run's own thread calls the saver and no connection is checked out from
-    Django's pool for the run at all."""
+    """``DjangoSaver`` is called on the I/O threads (Django's connections are per thread, so
+    they stay bounded); on PostgreSQL a resume's lease, read and its one batch all go on the
+    process's advisory-lock connection, so it checks out no connection from Django's pool."""
     from workflows import Command, DjangoSaver, entrypoint, interrupt
 
     saver = DjangoSaver()
@@ -119,15 +118,12 @@ def test_a_runs_checkpointer_calls_go_to_an_io_thread_on_sqlite_and_stay_on_its_
     def review(topic: str) -> dict:
         return {"approved": interrupt({"topic": topic})}
 
-    config = {"configurable": {"thread_id": "io-thread-or-not"}}
+    config = {"configurable": {"thread_id": "io-thread-resume"}}
     list(review.stream("otters", config))
     checkouts.clear()
     (final,) = review.stream(Command(resume=True), config)
     assert final == {"review": {"approved": True}}
     assert len(callers) == 4  # per stream call: the lease with its read, the batch
-    on_io_threads = [name.startswith("workflows-io") for name in callers]
+    assert all(name.startswith("workflows-io") for name in callers)
     if connections["default"].vendor == "postgresql":
-        assert not any(on_io_threads)
-        assert checkouts == []  # the resume took no pooled connection
-    else:
-        assert all(on_io_threads)
+        assert checkouts == []

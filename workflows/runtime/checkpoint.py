@@ -197,9 +197,9 @@ class BaseCheckpointSaver:
         """:meth:`acquire_thread`, then, if held, :meth:`get_tuple` of ``config``: ``(held,
         tuple or None)``, ``(False, None)`` when another run holds the thread. A read that
         fails gives ``(True, UNREAD)``, the thread held (the caller reads again, where the error
-        is raised, and gives the thread back). What a run starts with, in one call so that a
-        saver can do both in one round trip (``DjangoSaver`` on PostgreSQL). Not in LangGraph's
-        interface."""
+        is raised, and gives the thread back); a saver that takes and reads in one round trip
+        (``DjangoSaver`` on PostgreSQL) may instead raise, the thread not held. What a run
+        starts with, in one call. Not in LangGraph's interface."""
         if not self.acquire_thread(thread_id, owner):
             return False, None
         try:
