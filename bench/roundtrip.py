@@ -44,7 +44,11 @@ from tests.servers import free_port, launched  # noqa: E402
 TIMEOUT = 120.0
 
 
-async def flowsite_runs(deployment: harness.Deployment, n: int, warmup: int) -> list[tuple[float, float]]:
+async def flowsite_runs(
+    deployment: harness.Deployment, n: int, warmup: int
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """``(halves, cpu)``: each timed run's two halves (s) and the server processes' CPU (s) in
+    each."""
     web = deployment.web[0]
     client = await harness.login(web.url)
     halves, cpu = [], []
@@ -157,7 +161,7 @@ def main() -> None:
     for name, r in results.items():
         ratio = f"{r['_whole_median'] / reference:.3f}×" if reference else "–"
         print(f"{name:34}{r['start→interrupt']:22}{r['answer→done']:22}{r['whole']:22}{ratio:16}"
-              f"{r.get('cpu', '–'):16}{r['n']}")
+              f"{r['cpu']:16}{r['n']}")
     after = subprocess.run(["uptime"], capture_output=True, text=True).stdout.split("load average:")[-1].strip()
     print(f"\nload average before: {uptime}; after: {after}")
 
